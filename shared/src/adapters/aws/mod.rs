@@ -1,0 +1,1 @@
+//! AWS adapters: DynamoDB, KMS, SQS, S3.

@@ -1,0 +1,1 @@
+//! Embedded adapters: SQLite, key files, in-process queue, a directory.

@@ -1,0 +1,4 @@
+//! Port implementations: `aws` (the SDKs) and `local` (embedded).
+
+pub mod aws;
+pub mod local;

@@ -1,0 +1,116 @@
+//! One documented configuration, read once at start. Variable names match `template.yaml`
+//! and the README's configuration table.
+
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+
+/// Which family of adapters backs the ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// DynamoDB, KMS, SQS, S3 (the Lambda functions; moto in tests).
+    Aws,
+    /// SQLite file, key files, in-process queue, a directory (`trustplane serve`).
+    Local,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Everything the functions, workers and `serve` read from the environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `TRUSTPLANE_BACKEND`: `aws` or `local` (default `aws` on Lambda, `local` elsewhere).
+    pub backend: Backend,
+    /// `TRUSTPLANE_DATA_DIR`: the embedded backend's directory (default `./.trustplane`).
+    pub data_dir: PathBuf,
+    /// `TABLE_NAME`: the DynamoDB table (AWS backend).
+    pub table_name: String,
+    /// `CRL_BUCKET`: the S3 bucket for CRLs and backups (AWS backend).
+    pub blob_bucket: String,
+    /// `JOB_QUEUE_URL`: the SQS queue workers consume (AWS backend).
+    pub job_queue_url: String,
+    /// `KMS_ALIAS_PREFIX`: prefix of the alias given to every CA key (default `alias/trustplane`).
+    pub kms_alias_prefix: String,
+    /// `STACK_NAME`: value of the `trustplane:stack` tag on KMS keys, which IAM policies match.
+    pub stack_name: String,
+    /// `S3_FORCE_PATH_STYLE`: `true` for S3 emulators (moto) that lack virtual-host addressing.
+    pub s3_force_path_style: bool,
+    /// `PUBLIC_BASE_URL`: the URL relying parties use to reach the API and published blobs.
+    pub public_base_url: String,
+    /// `MAX_BODY_BYTES`: request body limit (default 1 MiB); larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// `LOG_FORMAT`: `json` or `text` (default `json` on Lambda, `text` elsewhere).
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let on_lambda = get("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        let backend = match get("TRUSTPLANE_BACKEND").as_deref() {
+            Some("aws") => Backend::Aws,
+            Some("local") => Backend::Local,
+            None if on_lambda => Backend::Aws,
+            None => Backend::Local,
+            Some(other) => return Err(Error::validation(format!("TRUSTPLANE_BACKEND must be aws or local, not {other:?}"))),
+        };
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            None if on_lambda => LogFormat::Json,
+            None => LogFormat::Text,
+            Some(other) => return Err(Error::validation(format!("LOG_FORMAT must be json or text, not {other:?}"))),
+        };
+        let max_body_bytes = match get("MAX_BODY_BYTES") {
+            Some(v) => v.parse().map_err(|_| Error::validation("MAX_BODY_BYTES must be a byte count"))?,
+            None => 1024 * 1024,
+        };
+        Ok(Config {
+            backend,
+            data_dir: get("TRUSTPLANE_DATA_DIR").unwrap_or_else(|| "./.trustplane".into()).into(),
+            table_name: get("TABLE_NAME").unwrap_or_else(|| "trustplane".into()),
+            blob_bucket: get("CRL_BUCKET").unwrap_or_else(|| "trustplane-crl".into()),
+            job_queue_url: get("JOB_QUEUE_URL").unwrap_or_default(),
+            kms_alias_prefix: get("KMS_ALIAS_PREFIX").unwrap_or_else(|| "alias/trustplane".into()),
+            stack_name: get("STACK_NAME").unwrap_or_else(|| "trustplane".into()),
+            s3_force_path_style: get("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
+            public_base_url: get("PUBLIC_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            max_body_bytes,
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn config_defaults_to_local_text_outside_lambda_and_aws_json_on_lambda() {
+        let local = cfg(&[]).unwrap();
+        assert_eq!((local.backend, local.log_format), (Backend::Local, LogFormat::Text));
+        let lambda = cfg(&[("AWS_LAMBDA_FUNCTION_NAME", "f")]).unwrap();
+        assert_eq!((lambda.backend, lambda.log_format), (Backend::Aws, LogFormat::Json));
+    }
+
+    #[test]
+    fn config_rejects_unknown_backend_and_bad_body_limit() {
+        assert!(cfg(&[("TRUSTPLANE_BACKEND", "gcp")]).is_err());
+        assert!(cfg(&[("MAX_BODY_BYTES", "lots")]).is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! The one domain error type. Adapters translate SDK and driver faults into it; the HTTP layer
+//! (`crate::http::render`) maps it to each contract's error body format.
+
+/// What went wrong, in domain terms.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is malformed or breaks a rule; the message is safe to show the caller.
+    #[error("{0}")]
+    Validation(String),
+    /// The request is well formed but refers to something unusable (e.g. an unknown subject id).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A store condition failed: the item exists, or its version or state moved on.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// No credential, or one that is not known.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A known credential without the required scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request body is larger than the configured limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The request body is not of a content type the endpoint accepts.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A backend (store, key custody, queue, blobs) did not answer; retrying may help.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected backend answer. Logged, never shown to the caller.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result alias used across the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Shorthand for [`Error::Internal`] from anything printable (logged, never rendered).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+
+    /// Shorthand for [`Error::Validation`].
+    pub fn validation(msg: impl Into<String>) -> Self {
+        Error::Validation(msg.into())
+    }
+
+    /// The HTTP status this error maps to in every contract.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            Error::Validation(_) => S::BAD_REQUEST,
+            Error::Unprocessable(_) => S::UNPROCESSABLE_ENTITY,
+            Error::NotFound(_) => S::NOT_FOUND,
+            Error::Conflict(_) => S::CONFLICT,
+            Error::Unauthorized(_) => S::UNAUTHORIZED,
+            Error::Forbidden(_) => S::FORBIDDEN,
+            Error::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
+            Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// True for faults a client may retry (seed 002's `retryable`).
+    pub fn retryable(&self) -> bool {
+        matches!(self, Error::Unavailable(_) | Error::Internal(_))
+    }
+
+    /// The message a caller may see: server faults are generic, their cause goes to the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Unavailable(_) => "service temporarily unavailable".into(),
+            Error::Internal(_) => "internal server error".into(),
+            other => other.to_string(),
+        }
+    }
+}

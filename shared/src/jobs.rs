@@ -1,0 +1,58 @@
+//! Jobs carried by the queue port, and the one batch-processing routine both the SQS workers
+//! and `serve`'s in-process queue use.
+
+use crate::error::{Error, Result};
+use crate::ports::Queue;
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde::{Deserialize, Serialize};
+
+/// Every kind of asynchronous work, defined once for producers and workers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Job {
+    /// Build, sign and publish the CRL of one issuing authority.
+    PublishCrl { authority_id: String },
+}
+
+impl Job {
+    /// Parses a queue message body.
+    pub fn from_body(body: &str) -> Result<Self> {
+        serde_json::from_str(body).map_err(|e| Error::validation(format!("unreadable job: {e}")))
+    }
+
+    /// Enqueues this job.
+    pub async fn enqueue(&self, queue: &dyn Queue) -> Result<()> {
+        let body = serde_json::to_string(self).map_err(Error::internal)?;
+        queue.send(body).await
+    }
+}
+
+/// Processes one message body; must be idempotent (delivery is at-least-once).
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn handle(&self, body: &str) -> Result<()>;
+}
+
+/// Runs every record of an SQS batch concurrently and names the failed ones, so that only
+/// they are retried (Lambda `ReportBatchItemFailures`).
+pub async fn process_sqs_batch(event: SqsEvent, handler: &dyn JobHandler) -> SqsBatchResponse {
+    let runs = event.records.into_iter().map(|record| async move {
+        let id = record.message_id.clone().unwrap_or_default();
+        let outcome = match record.body.as_deref() {
+            Some(body) => handler.handle(body).await,
+            None => Err(Error::validation("message without body")),
+        };
+        (id, outcome)
+    });
+    let mut response = SqsBatchResponse::default();
+    for (id, outcome) in futures::future::join_all(runs).await {
+        if let Err(e) = outcome {
+            tracing::error!(message_id = %id, error = %e, "job failed");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

@@ -1,0 +1,12 @@
+//! Trustplane's common crate: configuration, the domain error, newtypes, ports and their AWS
+//! and embedded adapters, the PKI core, services and the HTTP plumbing every function shares.
+
+pub mod adapters;
+pub mod config;
+pub mod custody;
+pub mod domain;
+pub mod error;
+pub mod jobs;
+pub mod ports;
+
+pub use error::{Error, Result};

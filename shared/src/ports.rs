@@ -1,0 +1,189 @@
+//! Narrow ports the services depend on. Each has an AWS adapter (`adapters::aws`) and an
+//! embedded one (`adapters::local`); both honour the same semantics, checked by the contract
+//! suite in `shared/tests/`.
+
+use crate::error::Result;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A secondary index key (DynamoDB `GSI1PK`/`GSI1SK`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+/// One stored entity in the single-table design (README, "Key design").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Partition key (`PK`), e.g. `APIKEY#<sha256>`.
+    pub pk: String,
+    /// Sort key (`SK`).
+    pub sk: String,
+    /// Optional secondary index key (`GSI1PK`, `GSI1SK`).
+    pub gsi1: Option<IndexKey>,
+    /// Unix seconds after which the item no longer exists (`ttl`); reads hide it at once.
+    pub expires_at: Option<i64>,
+    /// Optimistic-concurrency version (`ver`); callers bump it on each update.
+    pub version: u64,
+    /// Optional lifecycle state (`state`), usable in conditions.
+    pub state: Option<String>,
+    /// The entity itself (`data`, JSON).
+    pub data: serde_json::Value,
+}
+
+impl Item {
+    /// A fresh item at version 1 with no index, expiry or state.
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>, data: serde_json::Value) -> Self {
+        Item { pk: pk.into(), sk: sk.into(), gsi1: None, expires_at: None, version: 1, state: None, data }
+    }
+}
+
+/// The precondition of a write. A failed precondition is `Error::Conflict`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    /// No precondition.
+    Always,
+    /// The item does not exist (or has expired).
+    Absent,
+    /// The item exists (and has not expired).
+    Exists,
+    /// The item exists with exactly this version.
+    Version(u64),
+    /// The item exists in exactly this state.
+    State(String),
+}
+
+/// One write of an atomic [`Store::transact`].
+#[derive(Clone, Debug)]
+pub enum Write {
+    Put { item: Item, condition: Condition },
+    Delete { pk: String, sk: String, condition: Condition },
+    /// A condition on an item the transaction does not otherwise touch.
+    Check { pk: String, sk: String, condition: Condition },
+}
+
+/// Which key a query walks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index {
+    Primary,
+    Gsi1,
+}
+
+/// A sort-key range within one partition.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SkRange {
+    All,
+    Eq(String),
+    BeginsWith(String),
+    /// Inclusive on both ends.
+    Between(String, String),
+}
+
+/// A query of one partition, in sort-key order, a page at a time.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub index: Index,
+    pub pk: String,
+    pub range: SkRange,
+    /// Page size, 1..=1000.
+    pub limit: u32,
+    /// The opaque cursor of the previous page.
+    pub cursor: Option<String>,
+    pub descending: bool,
+}
+
+impl Query {
+    /// All of a partition on the primary key, ascending, 100 at a time.
+    pub fn partition(pk: impl Into<String>) -> Self {
+        Query { index: Index::Primary, pk: pk.into(), range: SkRange::All, limit: 100, cursor: None, descending: false }
+    }
+}
+
+/// One page of a query. `cursor` is `None` on the last page.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    pub cursor: Option<String>,
+}
+
+/// Entities: keys, sessions, tenants, certificates (DynamoDB or SQLite).
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The item, unless absent or expired.
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>>;
+    /// Writes the whole item if `condition` holds on the current one.
+    async fn put(&self, item: Item, condition: Condition) -> Result<()>;
+    /// Deletes the item if `condition` holds.
+    async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<()>;
+    /// All writes or none (at most 100 items, each at most once).
+    async fn transact(&self, writes: Vec<Write>) -> Result<()>;
+    /// A page of one partition.
+    async fn query(&self, query: Query) -> Result<Page>;
+}
+
+/// Key algorithms a CA key can have (seed 004 `keySpec`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum KeyAlgorithm {
+    EcP256,
+    EcP384,
+    Rsa2048,
+    Rsa3072,
+    Rsa4096,
+}
+
+impl KeyAlgorithm {
+    /// The rcgen signature algorithm used with this key (RSA: PKCS#1 v1.5, rcgen has no PSS).
+    pub fn signature_algorithm(self) -> &'static rcgen::SignatureAlgorithm {
+        match self {
+            KeyAlgorithm::EcP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            KeyAlgorithm::EcP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+        }
+    }
+
+    /// True for RSA keys.
+    pub fn is_rsa(self) -> bool {
+        matches!(self, KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096)
+    }
+}
+
+/// Where a custody key lives: a KMS key id/ARN, or a local key file name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyHandle {
+    pub key_ref: String,
+    pub algorithm: KeyAlgorithm,
+}
+
+/// Signs with a key that never leaves custody. Synchronous because rcgen's `SigningKey` is;
+/// the KMS implementation bridges to the async SDK with `block_in_place` (multi-thread runtime).
+pub trait RemoteSign: Send + Sync {
+    /// Signs `msg` (the whole message; the implementation hashes it as the algorithm says).
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>>;
+}
+
+/// CA private keys (AWS KMS or PKCS#8 key files). Private key material never leaves it.
+#[async_trait]
+pub trait KeyCustody: Send + Sync {
+    /// Creates a key for `owner` (an authority id), tagged/aliased/named after it.
+    async fn create_key(&self, owner: &str, algorithm: KeyAlgorithm) -> Result<KeyHandle>;
+    /// A signer for the key; its public key is fetched once and cached by the adapter.
+    async fn signer(&self, key: &KeyHandle) -> Result<crate::custody::CaSigner>;
+}
+
+/// Asynchronous work (SQS, or the in-process queue `serve` drains). Bodies are JSON jobs.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Enqueues one message body.
+    async fn send(&self, body: String) -> Result<()>;
+}
+
+/// Published artefacts (CRLs, backups): S3 or a directory.
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    /// Stores `bytes` at `key`; returns its location (an `s3://` URI or a file path).
+    async fn put(&self, key: &crate::domain::BlobKey, bytes: Vec<u8>, content_type: &str) -> Result<String>;
+    /// The bytes at `key`, if any.
+    async fn get(&self, key: &crate::domain::BlobKey) -> Result<Option<Vec<u8>>>;
+}
