@@ -34,6 +34,9 @@ pub enum Error {
     /// A bug or an unexpected backend answer. Logged, never shown to the caller.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An error with a contract-specific machine code (e.g. seed 001's `CSR_NOT_FOUND`).
+    #[error("{1}")]
+    Coded(&'static str, Box<Error>),
 }
 
 /// Result alias used across the core.
@@ -64,12 +67,29 @@ impl Error {
             Error::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
             Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
             Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
+            Error::Coded(_, inner) => inner.status(),
         }
     }
 
     /// True for faults a client may retry (seed 002's `retryable`).
     pub fn retryable(&self) -> bool {
-        matches!(self, Error::Unavailable(_) | Error::Internal(_))
+        match self {
+            Error::Coded(_, inner) => inner.retryable(),
+            other => matches!(other, Error::Unavailable(_) | Error::Internal(_)),
+        }
+    }
+
+    /// Attaches a contract-specific machine code.
+    pub fn with_code(self, code: &'static str) -> Self {
+        Error::Coded(code, Box::new(self))
+    }
+
+    /// The contract-specific machine code, if one was attached.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Error::Coded(code, _) => Some(code),
+            _ => None,
+        }
     }
 
     /// The message a caller may see: server faults are generic, their cause goes to the log.
@@ -77,6 +97,7 @@ impl Error {
         match self {
             Error::Unavailable(_) => "service temporarily unavailable".into(),
             Error::Internal(_) => "internal server error".into(),
+            Error::Coded(_, inner) => inner.public_message(),
             other => other.to_string(),
         }
     }

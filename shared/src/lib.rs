@@ -6,7 +6,11 @@ pub mod config;
 pub mod custody;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod jobs;
 pub mod ports;
+pub mod services;
+pub mod telemetry;
+pub mod wiring;
 
 pub use error::{Error, Result};

@@ -1,1 +1,97 @@
+//! The foundation endpoint group: API key management (`/api/v1/api-keys`) and `/health`.
+//! Errors are RFC 9457 problem details.
 
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use trustplane_core::domain::{Scope, Scopes};
+use trustplane_core::http::{standalone, with_common_layers, AppState, Caller, ErrorFormat, Json};
+use trustplane_core::services::api_keys::{ApiKeyRecord, KeyName};
+use trustplane_core::{Error, Result};
+
+/// `POST /api/v1/api-keys` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateKey {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// `GET /api/v1/api-keys` query.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A key as listed: metadata only.
+#[derive(Debug, Serialize)]
+struct KeyView<'a> {
+    id: &'a str,
+    name: &'a str,
+    scopes: Vec<&'static str>,
+    prefix: &'a str,
+    created_at: &'a str,
+    revoked_at: Option<&'a str>,
+}
+
+fn view(r: &ApiKeyRecord) -> KeyView<'_> {
+    KeyView {
+        id: &r.id,
+        name: &r.name,
+        scopes: r.scopes.names(),
+        prefix: &r.prefix,
+        created_at: &r.created_at,
+        revoked_at: r.revoked_at.as_deref(),
+    }
+}
+
+/// `POST /api/v1/api-keys` (scope `admin`) → 201 with the secret, shown this once.
+pub async fn create_key(State(state): State<AppState>, caller: Caller, Json(body): Json<CreateKey>) -> Result<(StatusCode, axum::Json<Value>)> {
+    caller.require(Scope::Admin)?;
+    let name = KeyName::parse(body.name.as_deref().ok_or_else(|| Error::validation("name is required"))?)?;
+    let scopes = Scopes::parse(body.scopes.as_deref().ok_or_else(|| Error::validation("scopes is required"))?)?;
+    let new = state.api_keys.create(name, scopes).await?;
+    let r = &new.record;
+    let body = json!({ "id": r.id, "name": r.name, "scopes": r.scopes.names(), "key": new.secret, "created_at": r.created_at });
+    Ok((StatusCode::CREATED, axum::Json(body)))
+}
+
+/// `GET /api/v1/api-keys` (scope `admin`): keys without secrets, paged.
+pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> Result<axum::Json<Value>> {
+    caller.require(Scope::Admin)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(Error::validation("limit must be between 1 and 100"));
+    }
+    let (records, next) = state.api_keys.list(limit, params.cursor).await?;
+    let data: Vec<_> = records.iter().map(view).collect();
+    Ok(axum::Json(json!({ "data": data, "next_cursor": next })))
+}
+
+/// `DELETE /api/v1/api-keys/{id}` (scope `admin`): revokes at once → 204.
+pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
+    caller.require(Scope::Admin)?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| Error::NotFound(format!("API key {id}")))?;
+    state.api_keys.revoke(&id.to_string()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/api-keys", post(create_key).get(list_keys))
+        .route("/api/v1/api-keys/{id}", delete(revoke_key))
+}
+
+/// The group's routes with its layers, mergeable into `trustplane serve`.
+pub fn router(state: AppState) -> Router {
+    let max = state.config.max_body_bytes;
+    with_common_layers(routes().with_state(state), ErrorFormat::Problem, max)
+}
+
+/// What the Lambda function serves: the group's routes plus `/health`.
+pub fn app(state: AppState) -> Router {
+    standalone(routes(), state, ErrorFormat::Problem)
+}

@@ -1,0 +1,46 @@
+//! `trustplane admin`: operator tasks that go straight to the configured backend, e.g. minting
+//! the first admin key of an AWS deployment with the operator's AWS credentials.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use trustplane_core::config::Config;
+use trustplane_core::domain::Scopes;
+use trustplane_core::services::api_keys::{ApiKeys, KeyName};
+
+/// Admin subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Mint an API key and print it once (TRUSTPLANE_BACKEND=aws + TABLE_NAME for a deployment).
+    CreateKey(CreateKeyArgs),
+}
+
+/// `admin create-key` flags.
+#[derive(Debug, Args)]
+pub struct CreateKeyArgs {
+    /// Display name of the key.
+    #[arg(long, default_value = "operator")]
+    pub name: String,
+    /// Scopes, comma-separated (e.g. `admin` or `ca:read,ca:sign`).
+    #[arg(long, value_delimiter = ',', default_value = "admin")]
+    pub scopes: Vec<String>,
+    /// The embedded backend's data directory (ignored for the AWS backend).
+    #[arg(long, env = "TRUSTPLANE_DATA_DIR", default_value = "./.trustplane")]
+    pub data_dir: std::path::PathBuf,
+}
+
+/// Runs an admin subcommand.
+pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::CreateKey(args) => create_key(args).await,
+    }
+}
+
+async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
+    let mut config = Config::from_env()?;
+    config.data_dir = args.data_dir;
+    let (ports, _) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
+    let keys = ApiKeys::new(ports.store);
+    let new = keys.create(KeyName::parse(&args.name)?, Scopes::parse(&args.scopes)?).await?;
+    println!("{}", serde_json::json!({ "id": new.record.id, "name": new.record.name, "scopes": new.record.scopes.names(), "key": new.secret }));
+    Ok(())
+}

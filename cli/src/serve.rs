@@ -1,0 +1,122 @@
+//! `trustplane serve`: every endpoint group's router merged on its API Gateway paths, the
+//! workers draining the in-process queue, published blobs served from the data dir.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use axum::extract::{Path, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::{Path as FsPath, PathBuf};
+use trustplane_core::config::Config;
+use trustplane_core::domain::{BlobKey, Scopes};
+use trustplane_core::http::{health, with_common_layers, AppState, ErrorFormat};
+use trustplane_core::jobs::{Job, JobHandler};
+use trustplane_core::services::api_keys::KeyName;
+use trustplane_core::Error;
+
+/// `serve` flags.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRUSTPLANE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where everything is kept (SQLite file, CA key files, published blobs, the admin key).
+    #[arg(long, env = "TRUSTPLANE_DATA_DIR", default_value = "./.trustplane")]
+    pub data_dir: PathBuf,
+}
+
+/// The file the first admin key is written to (mode 0600).
+pub const ADMIN_KEY_FILE: &str = "admin-api-key";
+
+/// Dispatches queued jobs to the workers (the same code the SQS-triggered functions run).
+pub struct Workers;
+
+#[async_trait]
+impl JobHandler for Workers {
+    async fn handle(&self, body: &str) -> trustplane_core::Result<()> {
+        match Job::from_body(body)? {
+            job @ Job::PublishCrl { .. } => Err(Error::internal(format!("no worker handles {job:?} yet"))),
+        }
+    }
+}
+
+/// Runs the server until SIGINT/SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::from_env()?;
+    config.data_dir = args.data_dir.clone();
+    trustplane_core::telemetry::init(config.log_format);
+    create_private_dir(&config.data_dir)?;
+    let (ports, queue) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
+    let state = AppState::new(config, ports);
+    ensure_admin_key(&state, &args.data_dir).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let drain = queue.map(|q| tokio::spawn(q.run(std::sync::Arc::new(Workers), stop_rx)));
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), "trustplane serving");
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    if let Some(drain) = drain {
+        let _ = drain.await;
+    }
+    tracing::info!("trustplane stopped");
+    Ok(())
+}
+
+/// Every group's routes, `/health`, published blobs, and a problem+json 404 for the rest.
+pub fn app(state: AppState) -> Router {
+    let max = state.config.max_body_bytes;
+    let extras = health::router()
+        .route("/crl/{file}", get(published_crl))
+        .fallback(|| async { Error::NotFound("route".into()) })
+        .with_state(state.clone());
+    Router::new().merge(admin_api::router(state.clone())).merge(with_common_layers(extras, ErrorFormat::Problem, max))
+}
+
+/// `GET /crl/{authorityId}.crl`: the published CRL, as S3 serves it in AWS mode.
+async fn published_crl(State(state): State<AppState>, Path(file): Path<String>) -> Result<impl IntoResponse, Error> {
+    let key = BlobKey::parse(&format!("crl/{file}")).map_err(|_| Error::NotFound("CRL".into()))?;
+    let bytes = state.ports.blobs.get(&key).await?.ok_or_else(|| Error::NotFound("CRL".into()))?;
+    Ok(([(http::header::CONTENT_TYPE, "application/pkix-crl")], bytes))
+}
+
+async fn ensure_admin_key(state: &AppState, data_dir: &FsPath) -> anyhow::Result<()> {
+    if state.api_keys.any_exist().await? {
+        return Ok(());
+    }
+    let new = state.api_keys.create(KeyName::parse("admin")?, Scopes::all()).await?;
+    write_private_file(&data_dir.join(ADMIN_KEY_FILE), format!("{}\n", new.secret).as_bytes())?;
+    println!("Created the first admin API key (shown once; also in {}):\n{}", data_dir.join(ADMIN_KEY_FILE).display(), new.secret);
+    Ok(())
+}
+
+fn create_private_dir(dir: &FsPath) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+fn write_private_file(path: &FsPath, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents)?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,215 @@
+//! The one place domain errors become HTTP bodies, once per contract format. Handlers return
+//! `Result<_, Error>`; `Error::into_response` tags the response with a [`Failure`], and the
+//! [`render_errors`] middleware of each group writes the body in that group's format. It also
+//! rewrites axum's own plain-text rejections (unknown route, wrong method, bad path) so that
+//! no bare text error reaches a client.
+
+use super::correlation::CorrelationId;
+use crate::error::Error;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use serde_json::{json, Value};
+
+/// The error body format of a contract (see `shared/seeds/README.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorFormat {
+    /// Seed 000: `{"error": "..."}`.
+    Simple,
+    /// Seed 001: `{"error", "code", "details": {"certname", "timestamp"}}`.
+    PuppetCa,
+    /// Seed 002: the `success`/`error`/`correlation_id`/`timestamp` envelope.
+    Envelope,
+    /// Seeds 003/004: RFC 9457 (formerly 7807) `application/problem+json`.
+    Problem,
+}
+
+/// What a failed response carries until the group's middleware renders it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub message: String,
+    pub code: Option<&'static str>,
+    pub retryable: bool,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let failure = Failure { status, message: self.public_message(), code: self.code(), retryable: self.retryable() };
+        let mut response = render(ErrorFormat::Problem, &failure, &Context::default());
+        response.extensions_mut().insert(failure);
+        response
+    }
+}
+
+/// Request facts some formats echo back.
+#[derive(Default)]
+struct Context {
+    correlation_id: String,
+    path: String,
+    certname: Option<String>,
+}
+
+/// Middleware: renders every failure of this group in `format`.
+pub async fn render_errors(format: ErrorFormat, req: Request, next: Next) -> Response {
+    let ctx = Context {
+        correlation_id: req.extensions().get::<CorrelationId>().map(|c| c.0.clone()).unwrap_or_default(),
+        path: req.uri().path().to_owned(),
+        certname: certname_of(req.uri().path()),
+    };
+    let response = next.run(req).await;
+    let failure = match response.extensions().get::<Failure>() {
+        Some(f) => f.clone(),
+        None if is_bare_rejection(&response) => bare_failure(response).await,
+        None => return response,
+    };
+    render(format, &failure, &ctx)
+}
+
+fn is_bare_rejection(response: &Response) -> bool {
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    (status.is_client_error() || status.is_server_error()) && !json
+}
+
+async fn bare_failure(response: Response) -> Failure {
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    let message = match status {
+        StatusCode::NOT_FOUND => "no such route".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed".to_owned(),
+        s if s.is_client_error() && !text.is_empty() => text.clone(),
+        s => s.canonical_reason().unwrap_or("error").to_ascii_lowercase(),
+    };
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), body = %text, "unrendered server error");
+        let message = "internal server error".to_owned();
+        return Failure { status, message, code: None, retryable: true };
+    }
+    Failure { status, message, code: None, retryable: false }
+}
+
+fn certname_of(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/api/v1/ca/")?;
+    let mut parts = rest.split('/');
+    match (parts.next(), parts.next()) {
+        (Some("sign" | "reject" | "certificates"), Some(name)) if !name.is_empty() => Some(name.to_owned()),
+        _ => None,
+    }
+}
+
+fn default_code(format: ErrorFormat, status: StatusCode) -> &'static str {
+    match (format, status.as_u16()) {
+        (_, 400) => "VALIDATION_FAILED",
+        (_, 401) => "UNAUTHORIZED",
+        (ErrorFormat::PuppetCa, 403) => "PERMISSION_DENIED",
+        (_, 403) => "FORBIDDEN",
+        (_, 404) => "NOT_FOUND",
+        (_, 405) => "METHOD_NOT_ALLOWED",
+        (ErrorFormat::PuppetCa, 409) => "INVALID_OPERATION",
+        (_, 409) => "CONFLICT",
+        (_, 413) => "PAYLOAD_TOO_LARGE",
+        (_, 415) => "UNSUPPORTED_MEDIA_TYPE",
+        (_, 422) => "UNPROCESSABLE_ENTITY",
+        (_, 429) => "RATE_LIMITED",
+        (ErrorFormat::PuppetCa, 503) => "CA_UNAVAILABLE",
+        (ErrorFormat::Envelope, 503) => "CIRCUIT_OPEN",
+        (_, 503) => "SERVICE_UNAVAILABLE",
+        _ => "INTERNAL_ERROR",
+    }
+}
+
+/// RFC 3339 UTC timestamp, second precision (as the seeds show).
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
+    let code = f.code.unwrap_or_else(|| default_code(format, f.status));
+    match format {
+        ErrorFormat::Simple => json!({ "error": f.message }),
+        ErrorFormat::PuppetCa => json!({
+            "error": f.message,
+            "code": code,
+            "details": { "certname": ctx.certname, "timestamp": now_rfc3339() },
+        }),
+        ErrorFormat::Envelope => json!({
+            "success": false,
+            "error": { "code": code, "message": envelope_title(code), "retryable": f.retryable, "details": f.message },
+            "correlation_id": ctx.correlation_id,
+            "timestamp": now_rfc3339(),
+        }),
+        ErrorFormat::Problem => json!({
+            "type": "about:blank",
+            "title": f.status.canonical_reason().unwrap_or("Error"),
+            "status": f.status.as_u16(),
+            "detail": f.message,
+            "instance": ctx.path,
+            "code": code,
+            "correlation_id": ctx.correlation_id,
+        }),
+    }
+}
+
+fn envelope_title(code: &str) -> String {
+    let lower = code.replace('_', " ").to_ascii_lowercase();
+    let mut chars = lower.chars();
+    chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+fn render(format: ErrorFormat, f: &Failure, ctx: &Context) -> Response {
+    let content_type = match format {
+        ErrorFormat::Problem => "application/problem+json",
+        _ => "application/json",
+    };
+    let mut response = (f.status, body(format, f, ctx).to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(status: StatusCode) -> Failure {
+        Failure { status, message: "bad thing".into(), code: None, retryable: false }
+    }
+
+    #[test]
+    fn envelope_errors_carry_code_title_details_and_correlation_id() {
+        let ctx = Context { correlation_id: "c-1".into(), path: "/x".into(), certname: None };
+        let v = body(ErrorFormat::Envelope, &failure(StatusCode::BAD_REQUEST), &ctx);
+        assert_eq!(v["success"], false);
+        assert_eq!(v["error"]["code"], "VALIDATION_FAILED");
+        assert_eq!(v["error"]["message"], "Validation failed");
+        assert_eq!(v["error"]["details"], "bad thing");
+        assert_eq!(v["correlation_id"], "c-1");
+    }
+
+    #[test]
+    fn puppet_errors_name_the_certname_from_the_path() {
+        assert_eq!(certname_of("/api/v1/ca/sign/web01.example"), Some("web01.example".into()));
+        assert_eq!(certname_of("/api/v1/ca/status"), None);
+        let ctx = Context { certname: Some("web01".into()), ..Context::default() };
+        let v = body(ErrorFormat::PuppetCa, &failure(StatusCode::FORBIDDEN), &ctx);
+        assert_eq!((v["code"].as_str(), v["details"]["certname"].as_str()), (Some("PERMISSION_DENIED"), Some("web01")));
+    }
+
+    #[test]
+    fn problem_details_follow_rfc_9457_members() {
+        let v = body(ErrorFormat::Problem, &failure(StatusCode::NOT_FOUND), &Context::default());
+        assert_eq!((v["status"].as_u64(), v["title"].as_str()), (Some(404), Some("Not Found")));
+        assert_eq!(v["detail"], "bad thing");
+    }
+}

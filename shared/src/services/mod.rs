@@ -1,0 +1,3 @@
+//! Domain logic over the ports; no HTTP and no SDK types here.
+
+pub mod api_keys;

@@ -1,0 +1,25 @@
+//! The set of ports a function or `serve` runs on, chosen once at start from [`Config`].
+
+use crate::ports::{Blobs, KeyCustody, Queue, Store};
+use std::sync::Arc;
+
+/// Every port, behind its narrow trait.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub custody: Arc<dyn KeyCustody>,
+    pub queue: Arc<dyn Queue>,
+    pub blobs: Arc<dyn Blobs>,
+}
+
+/// Opens the ports the configuration names. The embedded backend also returns its queue, which
+/// `serve` drains in-process; on AWS, SQS triggers the worker functions instead.
+pub async fn open(config: &crate::config::Config) -> crate::Result<(Ports, Option<Arc<crate::adapters::local::LocalQueue>>)> {
+    match config.backend {
+        crate::config::Backend::Aws => Ok((crate::adapters::aws::ports(config).await?, None)),
+        crate::config::Backend::Local => {
+            let (ports, queue) = crate::adapters::local::open(config)?;
+            Ok((ports, Some(queue)))
+        }
+    }
+}
