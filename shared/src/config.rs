@@ -83,7 +83,7 @@ impl Config {
             kms_alias_prefix: get("KMS_ALIAS_PREFIX").unwrap_or_else(|| "alias/trustplane".into()),
             stack_name: get("STACK_NAME").unwrap_or_else(|| "trustplane".into()),
             s3_force_path_style: get("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
-            public_base_url: get("PUBLIC_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            public_base_url: get("PUBLIC_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| "http://127.0.0.1:8080".into()),
             max_body_bytes,
             log_format,
         })

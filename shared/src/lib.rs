@@ -11,6 +11,8 @@ pub mod jobs;
 pub mod ports;
 pub mod services;
 pub mod telemetry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod wiring;
 
 pub use error::{Error, Result};
