@@ -1,1 +1,97 @@
-//! AWS adapters: DynamoDB, KMS, SQS, S3.
+//! AWS adapters: DynamoDB ([`DynamoStore`]), KMS ([`KmsCustody`]), SQS ([`SqsQueue`]) and
+//! S3 ([`S3Blobs`]), plus [`bootstrap`] to create the resources they use.
+
+pub mod bootstrap;
+mod dynamodb;
+mod kms;
+mod s3;
+mod sqs;
+
+pub use dynamodb::DynamoStore;
+pub use kms::{KmsCustody, KmsSign};
+pub use s3::S3Blobs;
+pub use sqs::SqsQueue;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::wiring::Ports;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use std::sync::Arc;
+
+/// The SDK configuration as aws-config's default chain reads it from the environment
+/// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` and the per-service endpoint variables).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Loads the SDK config once (honours `AWS_ENDPOINT_URL`, `AWS_REGION` etc. from the env as
+/// aws-config does) and builds every AWS adapter.
+pub async fn ports(config: &Config) -> Result<Ports> {
+    ports_with(&sdk_config().await, config)
+}
+
+/// Builds every AWS adapter from an explicit SDK configuration (tests, tools). S3 uses
+/// path-style addressing when `config.s3_force_path_style` is set.
+pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<Ports> {
+    if sdk.region().is_none() {
+        return Err(Error::internal("no AWS region configured (set AWS_REGION)"));
+    }
+    let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_force_path_style).build();
+    Ok(Ports {
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone())),
+        custody: Arc::new(KmsCustody::new(
+            aws_sdk_kms::Client::new(sdk),
+            config.kms_alias_prefix.clone(),
+            config.stack_name.clone(),
+        )),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.job_queue_url.clone())),
+        blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), config.blob_bucket.clone())),
+    })
+}
+
+/// Error codes AWS documents as throttling or transient server faults (retrying may help).
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "SlowDown",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "KMSInternalException",
+    "DependencyTimeoutException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Translates an SDK error of `operation` into the domain error: a failed DynamoDB condition
+/// is `Conflict`; timeouts, network failures, throttling and 5xx are `Unavailable`; anything
+/// else is `Internal`. Messages carry the AWS error code and message, never a debug dump.
+pub(crate) fn sdk_error<E>(operation: &str, err: SdkError<E>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if matches!(err, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)) {
+        return Error::Unavailable(format!("{operation}: {}", DisplayErrorContext(&err)));
+    }
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let detail = match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{operation}: {code}: {message}"),
+        (Some(code), None) => format!("{operation}: {code}"),
+        _ => format!("{operation}: {}", DisplayErrorContext(&err)),
+    };
+    match err.code() {
+        Some("ConditionalCheckFailedException") => Error::Conflict("store condition failed".into()),
+        Some(code) if TRANSIENT_CODES.contains(&code) => Error::Unavailable(detail),
+        _ if status.is_some_and(|s| s >= 500) => Error::Unavailable(detail),
+        _ => Error::Internal(detail),
+    }
+}

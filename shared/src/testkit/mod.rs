@@ -75,3 +75,6 @@ where
     let body = axum::body::to_bytes(body, usize::MAX).await.expect("body").to_vec();
     Reply { status: parts.status, headers: parts.headers, body }
 }
+
+pub mod moto;
+pub mod rie;

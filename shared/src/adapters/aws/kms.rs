@@ -1,0 +1,180 @@
+//! [`KeyCustody`] in AWS KMS: asymmetric `SIGN_VERIFY` keys whose private half never leaves
+//! KMS; certificates and CRLs are signed through `Sign` on a locally computed digest.
+
+use super::sdk_error;
+use crate::custody::{digest_for, CaSigner};
+use crate::error::{Error, Result};
+use crate::ports::{KeyAlgorithm, KeyCustody, KeyHandle, RemoteSign};
+use async_trait::async_trait;
+use aws_sdk_kms::operation::create_alias::CreateAliasError;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec, Tag};
+use aws_sdk_kms::Client;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// KMS key custody. Keys are tagged `trustplane:authority=<owner>` and
+/// `trustplane:stack=<stack>` (IAM policies match the latter) and aliased
+/// `<alias_prefix>/<owner>`. Public keys are fetched once per key per process.
+#[derive(Debug)]
+pub struct KmsCustody {
+    client: Client,
+    alias_prefix: String,
+    stack_name: String,
+    public_keys: Mutex<HashMap<String, Arc<[u8]>>>,
+}
+
+fn key_spec(algorithm: KeyAlgorithm) -> KeySpec {
+    match algorithm {
+        KeyAlgorithm::EcP256 => KeySpec::EccNistP256,
+        KeyAlgorithm::EcP384 => KeySpec::EccNistP384,
+        KeyAlgorithm::Rsa2048 => KeySpec::Rsa2048,
+        KeyAlgorithm::Rsa3072 => KeySpec::Rsa3072,
+        KeyAlgorithm::Rsa4096 => KeySpec::Rsa4096,
+    }
+}
+
+fn signing_algorithm(algorithm: KeyAlgorithm) -> SigningAlgorithmSpec {
+    match algorithm {
+        KeyAlgorithm::EcP256 => SigningAlgorithmSpec::EcdsaSha256,
+        KeyAlgorithm::EcP384 => SigningAlgorithmSpec::EcdsaSha384,
+        _ => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
+    }
+}
+
+fn tag(key: &str, value: &str) -> Result<Tag> {
+    Tag::builder().tag_key(key).tag_value(value).build().map_err(Error::internal)
+}
+
+impl KmsCustody {
+    /// Custody creating keys aliased under `alias_prefix` (e.g. `alias/trustplane`) and
+    /// tagged with `stack_name`.
+    pub fn new(client: Client, alias_prefix: String, stack_name: String) -> Self {
+        KmsCustody { client, alias_prefix, stack_name, public_keys: Mutex::new(HashMap::new()) }
+    }
+
+    fn cached_public_key(&self, key_ref: &str) -> Option<Arc<[u8]>> {
+        self.public_keys.lock().unwrap_or_else(|e| e.into_inner()).get(key_ref).cloned()
+    }
+
+    /// The DER SubjectPublicKeyInfo of `key` (KMS `GetPublicKey`), checked against its algorithm.
+    async fn public_key(&self, key: &KeyHandle) -> Result<Arc<[u8]>> {
+        if let Some(spki) = self.cached_public_key(&key.key_ref) {
+            return Ok(spki);
+        }
+        let out =
+            self.client.get_public_key().key_id(&key.key_ref).send().await.map_err(|e| sdk_error("GetPublicKey", e))?;
+        if out.key_spec().is_some_and(|spec| *spec != key_spec(key.algorithm)) {
+            return Err(Error::internal(format!("KMS key {} is not a {:?} key", key.key_ref, key.algorithm)));
+        }
+        let spki: Arc<[u8]> = out
+            .public_key()
+            .map(|b| b.as_ref().into())
+            .ok_or_else(|| Error::internal("GetPublicKey returned no public key"))?;
+        let mut cache = self.public_keys.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(key.key_ref.clone(), spki.clone());
+        Ok(spki)
+    }
+
+    /// Points `<alias_prefix>/<owner>` at `key_id` (KMS `CreateAlias`); an existing alias
+    /// means the owner already has a key, a `Conflict`.
+    async fn create_alias(&self, owner: &str, key_id: &str) -> Result<()> {
+        let alias = format!("{}/{owner}", self.alias_prefix);
+        let created = self.client.create_alias().alias_name(&alias).target_key_id(key_id).send().await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(CreateAliasError::AlreadyExistsException(_))) => {
+                Err(Error::Conflict(format!("KMS alias {alias} already exists")))
+            }
+            Err(e) => Err(sdk_error("CreateAlias", e)),
+        }
+    }
+
+    /// Best-effort cleanup of a key whose alias could not be created (7-day waiting period).
+    async fn discard_key(&self, key_id: &str) {
+        let scheduled = self.client.schedule_key_deletion().key_id(key_id).pending_window_in_days(7).send().await;
+        if let Err(e) = scheduled {
+            tracing::warn!(key_id, error = %sdk_error("ScheduleKeyDeletion", e), "could not discard unaliased KMS key");
+        }
+    }
+}
+
+#[async_trait]
+impl KeyCustody for KmsCustody {
+    /// KMS `CreateKey` (`SIGN_VERIFY`, the algorithm's key spec, tags), then `CreateAlias`.
+    /// The handle's `key_ref` is the key ARN.
+    async fn create_key(&self, owner: &str, algorithm: KeyAlgorithm) -> Result<KeyHandle> {
+        let out = self
+            .client
+            .create_key()
+            .key_usage(KeyUsageType::SignVerify)
+            .key_spec(key_spec(algorithm))
+            .description(format!("Trustplane CA key of authority {owner}"))
+            .tags(tag("trustplane:authority", owner)?)
+            .tags(tag("trustplane:stack", &self.stack_name)?)
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateKey", e))?;
+        let metadata = out.key_metadata().ok_or_else(|| Error::internal("CreateKey returned no key metadata"))?;
+        let arn = metadata.arn().ok_or_else(|| Error::internal("CreateKey returned no key ARN"))?.to_owned();
+        if let Err(e) = self.create_alias(owner, &arn).await {
+            self.discard_key(&arn).await;
+            return Err(e);
+        }
+        Ok(KeyHandle { key_ref: arn, algorithm })
+    }
+
+    /// A signer whose public key comes from `GetPublicKey` (cached) and whose signatures come
+    /// from KMS `Sign`.
+    async fn signer(&self, key: &KeyHandle) -> Result<CaSigner> {
+        let spki = self.public_key(key).await?;
+        let backend = KmsSign::new(self.client.clone(), key.key_ref.clone(), key.algorithm);
+        CaSigner::new(key.algorithm, &spki, Arc::new(backend))
+    }
+}
+
+/// Signs through KMS `Sign` with `MessageType=DIGEST`: the message is hashed locally
+/// ([`digest_for`]) so any size can be signed. ECDSA signatures come back DER-encoded
+/// (`Ecdsa-Sig-Value`, RFC 5480 §2.2), as X.509 wants them.
+#[derive(Clone, Debug)]
+pub struct KmsSign {
+    client: Client,
+    key_id: String,
+    algorithm: KeyAlgorithm,
+}
+
+impl KmsSign {
+    /// A signer for KMS key `key_id` (id, ARN or alias) of `algorithm`.
+    pub fn new(client: Client, key_id: String, algorithm: KeyAlgorithm) -> Self {
+        KmsSign { client, key_id, algorithm }
+    }
+
+    async fn sign_digest(&self, digest: Vec<u8>) -> Result<Vec<u8>> {
+        let out = self
+            .client
+            .sign()
+            .key_id(&self.key_id)
+            .message(Blob::new(digest))
+            .message_type(MessageType::Digest)
+            .signing_algorithm(signing_algorithm(self.algorithm))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Sign", e))?;
+        out.signature().map(|s| s.as_ref().to_vec()).ok_or_else(|| Error::internal("Sign returned no signature"))
+    }
+}
+
+impl RemoteSign for KmsSign {
+    /// Blocks the calling worker thread on the async SDK call (`block_in_place`), which needs
+    /// the multi-thread tokio runtime; elsewhere it fails instead of panicking.
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let needs_runtime = || Error::internal("KMS signing needs the multi-thread tokio runtime");
+        let handle = Handle::try_current().map_err(|_| needs_runtime())?;
+        if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
+            return Err(needs_runtime());
+        }
+        let digest = digest_for(self.algorithm, msg);
+        tokio::task::block_in_place(|| handle.block_on(self.sign_digest(digest)))
+    }
+}

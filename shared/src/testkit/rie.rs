@@ -1,0 +1,58 @@
+//! A built Lambda bootstrap under the Lambda Runtime Interface Emulator, the program
+//! `sam local invoke` runs inside its container (here natively; the harness sets its path).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The environment variable naming the `aws-lambda-rie` binary.
+pub const RIE_VAR: &str = "AWS_LAMBDA_RIE";
+
+/// A running emulator; killed on drop.
+pub struct Rie {
+    child: Child,
+    url: String,
+}
+
+impl Rie {
+    /// Starts `bootstrap` under the emulator with `env`; panics (never skips) without the RIE.
+    pub fn start(bootstrap: &str, env: &[(String, String)]) -> Rie {
+        let rie = std::env::var(RIE_VAR).unwrap_or_else(|_| panic!("{RIE_VAR} is not set: run the tests through infra/test.sh"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(rie)
+            .args(["--runtime-interface-emulator-address", &format!("127.0.0.1:{port}"), bootstrap])
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "function")
+            .env("LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aws-lambda-rie");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aws-lambda-rie did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Rie { child, url: format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations") }
+    }
+
+    /// Invokes the function with `event` (JSON text) and returns its JSON result.
+    pub fn invoke(&self, event: &str) -> serde_json::Value {
+        use std::io::Write;
+        let mut curl = Command::new("curl")
+            .args(["-s", "--max-time", "60", "-X", "POST", "--data-binary", "@-", &self.url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("curl");
+        curl.stdin.take().unwrap().write_all(event.as_bytes()).unwrap();
+        let out = curl.wait_with_output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("RIE answered: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+impl Drop for Rie {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
