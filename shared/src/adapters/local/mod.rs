@@ -1,1 +1,37 @@
 //! Embedded adapters: SQLite, key files, in-process queue, a directory.
+
+mod dir;
+mod keyfile;
+mod queue;
+mod sqlite;
+
+pub use dir::DirBlobs;
+pub use keyfile::{KeyFileCustody, LocalSign};
+pub use queue::{DrainReport, LocalQueue, DEAD_LETTER_PARTITION, QUEUE_PARTITION};
+pub use sqlite::SqliteStore;
+
+use crate::error::{Error, Result};
+use crate::wiring::Ports;
+use std::os::unix::fs::DirBuilderExt;
+use std::sync::Arc;
+
+/// Opens (creating if needed) everything under `config.data_dir` (mode 0700): the database
+/// `trustplane.db`, the key directory `keys/` and the blob directory `blobs/`. Returns the
+/// ports and the queue, which the caller drains with [`LocalQueue::run`].
+pub fn open(config: &crate::config::Config) -> Result<(Ports, Arc<LocalQueue>)> {
+    let dir = &config.data_dir;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::internal(format!("cannot create data directory {}: {e}", dir.display())))?;
+    let store = Arc::new(SqliteStore::open(&dir.join("trustplane.db"))?);
+    let queue = Arc::new(LocalQueue::new(store.clone()));
+    let ports = Ports {
+        store,
+        custody: Arc::new(KeyFileCustody::new(dir.join("keys"))?),
+        queue: queue.clone(),
+        blobs: Arc::new(DirBlobs::new(dir.join("blobs"))?),
+    };
+    Ok((ports, queue))
+}

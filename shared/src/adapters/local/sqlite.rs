@@ -1,0 +1,307 @@
+//! [`Store`] on one SQLite file: the DynamoDB single-table design as one `items` table with a
+//! GSI1 index, the same conditions, transactions, expiry and paging as the DynamoDB adapter.
+
+mod query;
+
+use crate::error::{Error, Result};
+use crate::ports::{Condition, IndexKey, Item, Page, Query, Store, Write};
+use async_trait::async_trait;
+use query::{decode_cursor, query_page};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL, sk TEXT NOT NULL, gsi1pk TEXT, gsi1sk TEXT, ttl INTEGER,
+    ver INTEGER NOT NULL, state TEXT, data TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk);
+CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+";
+
+const COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, ttl, ver, state, data";
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const PURGE_INTERVAL_SECS: i64 = 60;
+const MAX_TRANSACT_WRITES: usize = 100;
+
+/// The embedded [`Store`]: one SQLite database in WAL mode, one connection behind a mutex,
+/// every call on the blocking thread pool. Expired items are hidden at once and purged
+/// opportunistically (at most once a minute, after a write).
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    last_purge: AtomicI64,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and its schema.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        let inner = Inner { conn: Mutex::new(conn), last_purge: AtomicI64::new(i64::MIN) };
+        Ok(SqliteStore { inner: Arc::new(inner) })
+    }
+
+    /// Deletes every expired row now; returns how many went.
+    pub async fn purge_expired(&self) -> Result<usize> {
+        self.with_conn(|conn| purge(conn, now())).await
+    }
+
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("sqlite task failed: {e}")))?
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
+    async fn write<F>(&self, f: F) -> Result<()>
+    where
+        F: FnOnce(&Connection, i64) -> Result<()> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        self.with_conn(move |conn| {
+            let now = now();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            f(&tx, now)?;
+            tx.commit().map_err(db_err)?;
+            inner.maybe_purge(conn, now);
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl Inner {
+    fn maybe_purge(&self, conn: &Connection, now: i64) {
+        let last = self.last_purge.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < PURGE_INTERVAL_SECS {
+            return;
+        }
+        self.last_purge.store(now, Ordering::Relaxed);
+        if let Err(e) = purge(conn, now) {
+            tracing::warn!(error = %e, "purging expired items failed");
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>> {
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.with_conn(move |conn| {
+            let sql = format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)");
+            conn.query_row(&sql, params![pk, sk, now()], row_item).optional().map_err(db_err)
+        })
+        .await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<()> {
+        validate_item(&item)?;
+        self.write(move |tx, now| {
+            check(tx, &item.pk, &item.sk, &condition, now)?;
+            upsert(tx, &item)
+        })
+        .await
+    }
+
+    async fn delete(&self, pk: &str, sk: &str, condition: Condition) -> Result<()> {
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        self.write(move |tx, now| {
+            check(tx, &pk, &sk, &condition, now)?;
+            remove(tx, &pk, &sk)
+        })
+        .await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<()> {
+        validate_transaction(&writes)?;
+        self.write(move |tx, now| {
+            for w in &writes {
+                let (pk, sk, condition) = write_target(w);
+                check(tx, pk, sk, condition, now)?;
+            }
+            writes.iter().try_for_each(|w| apply(tx, w))
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page> {
+        if !(1..=1000).contains(&query.limit) {
+            return Err(Error::validation("query limit must be between 1 and 1000"));
+        }
+        let cursor = query.cursor.as_deref().map(|c| decode_cursor(c, query.index)).transpose()?;
+        self.with_conn(move |conn| query_page(conn, &query, cursor, now())).await
+    }
+}
+
+fn now() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn purge(conn: &Connection, now: i64) -> Result<usize> {
+    conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?1", params![now]).map_err(db_err)
+}
+
+/// Maps driver faults: a busy or locked database is retryable, anything else is a bug.
+fn db_err(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => Error::Unavailable(format!("sqlite busy: {e}")),
+        _ => Error::Internal(format!("sqlite: {e}")),
+    }
+}
+
+fn validate_item(item: &Item) -> Result<()> {
+    let empty_index = item.gsi1.as_ref().is_some_and(|k| k.pk.is_empty() || k.sk.is_empty());
+    if item.pk.is_empty() || item.sk.is_empty() || empty_index {
+        return Err(Error::validation("item keys must not be empty"));
+    }
+    Ok(())
+}
+
+fn validate_transaction(writes: &[Write]) -> Result<()> {
+    if writes.len() > MAX_TRANSACT_WRITES {
+        return Err(Error::validation("a transaction holds at most 100 writes"));
+    }
+    let mut seen = HashSet::new();
+    for w in writes {
+        if let Write::Put { item, .. } = w {
+            validate_item(item)?;
+        }
+        let (pk, sk, _) = write_target(w);
+        if !seen.insert((pk, sk)) {
+            return Err(Error::validation("a transaction touches each item at most once"));
+        }
+    }
+    Ok(())
+}
+
+fn write_target(w: &Write) -> (&str, &str, &Condition) {
+    match w {
+        Write::Put { item, condition } => (&item.pk, &item.sk, condition),
+        Write::Delete { pk, sk, condition } | Write::Check { pk, sk, condition } => (pk, sk, condition),
+    }
+}
+
+fn apply(tx: &Connection, w: &Write) -> Result<()> {
+    match w {
+        Write::Put { item, .. } => upsert(tx, item),
+        Write::Delete { pk, sk, .. } => remove(tx, pk, sk),
+        Write::Check { .. } => Ok(()),
+    }
+}
+
+/// Fails with [`Error::Conflict`] unless `condition` holds on the live (unexpired) item.
+fn check(conn: &Connection, pk: &str, sk: &str, condition: &Condition, now: i64) -> Result<()> {
+    if *condition == Condition::Always {
+        return Ok(());
+    }
+    let current: Option<(i64, Option<String>)> = conn
+        .query_row(
+            "SELECT ver, state FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
+            params![pk, sk, now],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_err)?;
+    let failure = match (condition, current) {
+        (Condition::Absent, Some(_)) => "the item already exists",
+        (Condition::Exists | Condition::Version(_) | Condition::State(_), None) => "the item does not exist",
+        (Condition::Version(v), Some((ver, _))) if u64::try_from(ver).ok() != Some(*v) => {
+            "the item's version has changed"
+        }
+        (Condition::State(s), Some((_, state))) if state.as_deref() != Some(s.as_str()) => {
+            "the item's state has changed"
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::Conflict(failure.into()))
+}
+
+fn upsert(conn: &Connection, item: &Item) -> Result<()> {
+    let data = serde_json::to_string(&item.data).map_err(Error::internal)?;
+    let ver = i64::try_from(item.version).map_err(|_| Error::validation("item version is too large"))?;
+    let (gsi1pk, gsi1sk) = match &item.gsi1 {
+        Some(k) => (Some(k.pk.as_str()), Some(k.sk.as_str())),
+        None => (None, None),
+    };
+    conn.execute(
+        &format!("INSERT OR REPLACE INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![item.pk, item.sk, gsi1pk, gsi1sk, item.expires_at, ver, item.state, data],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn remove(conn: &Connection, pk: &str, sk: &str) -> Result<()> {
+    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk]).map_err(db_err)?;
+    Ok(())
+}
+
+fn row_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+    let gsi1pk: Option<String> = r.get(2)?;
+    let gsi1sk: Option<String> = r.get(3)?;
+    let ver: i64 = r.get(5)?;
+    let data: String = r.get(7)?;
+    let bad = |col: usize, e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, e)
+    };
+    Ok(Item {
+        pk: r.get(0)?,
+        sk: r.get(1)?,
+        gsi1: gsi1pk.zip(gsi1sk).map(|(pk, sk)| IndexKey { pk, sk }),
+        expires_at: r.get(4)?,
+        version: u64::try_from(ver).map_err(|e| bad(5, Box::new(e)))?,
+        state: r.get(6)?,
+        data: serde_json::from_str(&data).map_err(|e| bad(7, Box::new(e)))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::SkRange;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn begins_with_treats_sql_wildcards_literally() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        for sk in ["a%b", "a%c", "axb", "a_b"] {
+            store.put(Item::new("P", sk, serde_json::json!({})), Condition::Always).await.unwrap();
+        }
+        let mut q = Query::partition("P");
+        q.range = SkRange::BeginsWith("a%".into());
+        let sks: Vec<String> = store.query(q).await.unwrap().items.into_iter().map(|i| i.sk).collect();
+        assert_eq!(sks, ["a%b", "a%c"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_forged_cursor_is_a_validation_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let mut q = Query::partition("P");
+        q.cursor = Some("not-a-cursor".into());
+        assert!(matches!(store.query(q).await, Err(Error::Validation(_))));
+    }
+}

@@ -1,0 +1,68 @@
+//! The cross-backend contract suite: the same assertions against the embedded adapters
+//! (`sqlite_*`, in a temporary directory) and the AWS adapters (`moto_*`, against the moto
+//! server at `TRUSTPLANE_TEST_AWS_ENDPOINT`; without it those tests fail, never skip).
+
+mod backend;
+mod blobs;
+mod custody;
+mod queue;
+mod store;
+
+/// One test per backend for each `check => sqlite_name, moto_name;` line; `check` is an
+/// `async fn(backend::Backend)`.
+macro_rules! contract_tests {
+    ($($check:path => $sqlite:ident, $moto:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $sqlite() {
+            $check(backend::Backend::sqlite().await).await
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $moto() {
+            $check(backend::Backend::moto().await).await
+        }
+    )*};
+}
+
+contract_tests! {
+    store::conditional_put_conflicts_when_item_exists
+        => sqlite_conditional_put_conflicts_when_item_exists, moto_conditional_put_conflicts_when_item_exists;
+    store::update_with_a_stale_version_conflicts_and_the_current_version_succeeds
+        => sqlite_update_with_a_stale_version_conflicts_and_the_current_version_succeeds,
+           moto_update_with_a_stale_version_conflicts_and_the_current_version_succeeds;
+    store::writes_conditioned_on_state_or_existence_hold_only_when_it_matches
+        => sqlite_writes_conditioned_on_state_or_existence_hold_only_when_it_matches,
+           moto_writes_conditioned_on_state_or_existence_hold_only_when_it_matches;
+    store::transaction_whose_last_condition_fails_leaves_no_write_behind
+        => sqlite_transaction_whose_last_condition_fails_leaves_no_write_behind,
+           moto_transaction_whose_last_condition_fails_leaves_no_write_behind;
+    store::transaction_applies_every_write_when_all_conditions_hold
+        => sqlite_transaction_applies_every_write_when_all_conditions_hold,
+           moto_transaction_applies_every_write_when_all_conditions_hold;
+    store::pages_of_ten_walk_twenty_five_items_in_order_both_ways
+        => sqlite_pages_of_ten_walk_twenty_five_items_in_order_both_ways,
+           moto_pages_of_ten_walk_twenty_five_items_in_order_both_ways;
+    store::gsi1_pages_are_ordered_and_stable_across_equal_index_sort_keys
+        => sqlite_gsi1_pages_are_ordered_and_stable_across_equal_index_sort_keys,
+           moto_gsi1_pages_are_ordered_and_stable_across_equal_index_sort_keys;
+    store::sort_key_ranges_select_prefixes_exact_keys_and_inclusive_spans
+        => sqlite_sort_key_ranges_select_prefixes_exact_keys_and_inclusive_spans,
+           moto_sort_key_ranges_select_prefixes_exact_keys_and_inclusive_spans;
+    store::expired_items_are_invisible_and_count_as_absent
+        => sqlite_expired_items_are_invisible_and_count_as_absent, moto_expired_items_are_invisible_and_count_as_absent;
+    custody::ec_p256_ca_certificate_and_large_crl_verify_with_openssl
+        => sqlite_ec_p256_ca_certificate_and_large_crl_verify_with_openssl,
+           moto_ec_p256_ca_certificate_and_large_crl_verify_with_openssl;
+    custody::ec_p384_ca_certificate_and_large_crl_verify_with_openssl
+        => sqlite_ec_p384_ca_certificate_and_large_crl_verify_with_openssl,
+           moto_ec_p384_ca_certificate_and_large_crl_verify_with_openssl;
+    custody::rsa_2048_ca_certificate_and_large_crl_verify_with_openssl
+        => sqlite_rsa_2048_ca_certificate_and_large_crl_verify_with_openssl,
+           moto_rsa_2048_ca_certificate_and_large_crl_verify_with_openssl;
+    queue::successful_jobs_complete_and_only_the_failing_one_is_retried
+        => sqlite_successful_jobs_complete_and_only_the_failing_one_is_retried,
+           moto_successful_jobs_complete_and_only_the_failing_one_is_retried;
+    blobs::a_stored_blob_reads_back_and_a_missing_one_is_none
+        => sqlite_a_stored_blob_reads_back_and_a_missing_one_is_none,
+           moto_a_stored_blob_reads_back_and_a_missing_one_is_none;
+}
