@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod pki;
 pub mod ports;
 pub mod services;
 pub mod telemetry;
