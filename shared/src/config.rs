@@ -41,6 +41,14 @@ pub struct Config {
     pub s3_force_path_style: bool,
     /// `PUBLIC_BASE_URL`: the URL relying parties use to reach the API and published blobs.
     pub public_base_url: String,
+    /// `CRL_BASE_URL`: public base URL of published CRLs; an authority's default CRL distribution
+    /// point is `<CRL_BASE_URL>/crl/<authorityId>.crl` (default: `PUBLIC_BASE_URL`, which `serve`
+    /// answers at that path; on AWS the CRL bucket's regional URL).
+    pub crl_base_url: String,
+    /// `CRL_VALIDITY_HOURS`: a CRL's nextUpdate − thisUpdate (default 24).
+    pub crl_validity_hours: u32,
+    /// `DEFAULT_ISSUER_ID`: the authority agent provisioning and the Puppet CA sign with.
+    pub default_issuer_id: Option<String>,
     /// `MAX_BODY_BYTES`: request body limit (default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
     /// `LOG_FORMAT`: `json` or `text` (default `json` on Lambda, `text` elsewhere).
@@ -74,7 +82,15 @@ impl Config {
             Some(v) => v.parse().map_err(|_| Error::validation("MAX_BODY_BYTES must be a byte count"))?,
             None => 1024 * 1024,
         };
+        let public_base_url = get("PUBLIC_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| "http://127.0.0.1:8080".into());
+        let crl_validity_hours = match get("CRL_VALIDITY_HOURS") {
+            Some(v) => v.parse().ok().filter(|h| (1..=24 * 31).contains(h)).ok_or_else(|| Error::validation("CRL_VALIDITY_HOURS must be 1..=744"))?,
+            None => 24,
+        };
         Ok(Config {
+            crl_base_url: get("CRL_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| public_base_url.clone()),
+            crl_validity_hours,
+            default_issuer_id: get("DEFAULT_ISSUER_ID").filter(|v| !v.is_empty()),
             backend,
             data_dir: get("TRUSTPLANE_DATA_DIR").unwrap_or_else(|| "./.trustplane".into()).into(),
             table_name: get("TABLE_NAME").unwrap_or_else(|| "trustplane".into()),
@@ -83,7 +99,7 @@ impl Config {
             kms_alias_prefix: get("KMS_ALIAS_PREFIX").unwrap_or_else(|| "alias/trustplane".into()),
             stack_name: get("STACK_NAME").unwrap_or_else(|| "trustplane".into()),
             s3_force_path_style: get("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
-            public_base_url: get("PUBLIC_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            public_base_url,
             max_body_bytes,
             log_format,
         })
