@@ -113,3 +113,13 @@ async fn unknown_routes_and_methods_get_problem_bodies_not_bare_text() {
     let wrong = call(&app, http::Request::put("/health").body(axum::body::Body::empty()).unwrap()).await;
     assert_eq!((wrong.status, wrong.json()["status"].as_u64()), (StatusCode::METHOD_NOT_ALLOWED, Some(405)));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_gateway_request_id_becomes_the_correlation_id() {
+    let (state, _dir) = local_state().await;
+    let event: serde_json::Value = serde_json::from_str(&trustplane_core::testkit::fixture_text(FN, "list-keys-unknown-key", &[])).unwrap();
+    let request_id = event["requestContext"]["requestId"].as_str().unwrap().to_owned();
+    let reply = call(&app(state), fixture_request(FN, "list-keys-unknown-key", &[])).await;
+    assert_eq!(reply.header("x-correlation-id"), Some(request_id.as_str()));
+    assert_eq!(reply.json()["correlation_id"], request_id);
+}
