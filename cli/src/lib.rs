@@ -2,6 +2,7 @@
 //! default) and `admin` (operator tasks against whichever backend the environment names).
 
 pub mod admin;
+pub mod provision;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ pub enum Command {
     /// Operator tasks (mint the first admin key of an AWS deployment, ...).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Agent side: generate a key locally, trade a provision key + CSR for a certificate.
+    Provision(provision::ProvisionArgs),
 }
 
 /// Runs a parsed command line.
@@ -29,5 +32,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Admin(cmd) => admin::run(cmd).await,
+        Command::Provision(args) => provision::run(args).await,
     }
 }
