@@ -9,11 +9,20 @@ pub mod ca;
 pub mod chain;
 pub mod crl;
 pub mod csr;
+mod der;
+mod keys;
 pub mod leaf;
 pub mod names;
+pub mod pem;
 pub mod serial;
+mod sign;
+#[cfg(test)]
+mod testutil;
+#[cfg(test)]
+mod tests_openssl;
 
 pub use crate::custody::CaSigner;
+pub use keys::{MAX_RSA_BITS, MIN_RSA_BITS};
 pub use names::{DnsName, SubjectName};
 pub use serial::Serial;
 
@@ -27,6 +36,24 @@ pub struct IssuedCert {
     pub thumbprint: String,
     pub not_before: time::OffsetDateTime,
     pub not_after: time::OffsetDateTime,
+}
+
+impl IssuedCert {
+    /// Reads the stored facts back from a DER certificate (RFC 5280 §4.1).
+    pub fn from_der(der: Vec<u8>) -> crate::error::Result<Self> {
+        let cert = sign::parse_cert(&der)?;
+        let serial = Serial::from_bytes(cert.raw_serial());
+        let not_before = cert.validity().not_before.to_datetime();
+        let not_after = cert.validity().not_after.to_datetime();
+        drop(cert);
+        Ok(IssuedCert { pem: chain::cert_pem(&der), thumbprint: thumbprint(&der), serial, not_before, not_after, der })
+    }
+}
+
+/// SHA-256 of `der`, uppercase hex without separators (seed 004 `thumbprint`).
+pub fn thumbprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode_upper(sha2::Sha256::digest(der))
 }
 
 /// An issuer: its current CA certificate (DER) and its custody key.

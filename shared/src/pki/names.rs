@@ -132,7 +132,7 @@ impl DnsName {
         };
         let labels: Vec<&str> = rest.split('.').collect();
         for label in &labels {
-            check_label(label).map_err(|why| bad(why))?;
+            check_label(label).map_err(&bad)?;
         }
         if labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit())) {
             return Err(bad("the top-level label must not be all-numeric"));
