@@ -15,6 +15,8 @@ use trustplane_core::domain::{BlobKey, Scopes};
 use trustplane_core::http::{health, with_common_layers, AppState, ErrorFormat};
 use trustplane_core::jobs::{Job, JobHandler};
 use trustplane_core::services::api_keys::KeyName;
+use trustplane_core::services::default_issuer;
+use trustplane_core::services::pki::Pki;
 use trustplane_core::Error;
 
 /// `serve` flags.
@@ -32,13 +34,15 @@ pub struct ServeArgs {
 pub const ADMIN_KEY_FILE: &str = "admin-api-key";
 
 /// Dispatches queued jobs to the workers (the same code the SQS-triggered functions run).
-pub struct Workers;
+pub struct Workers {
+    crl: crl_publisher::CrlWorker,
+}
 
 #[async_trait]
 impl JobHandler for Workers {
     async fn handle(&self, body: &str) -> trustplane_core::Result<()> {
         match Job::from_body(body)? {
-            job @ Job::PublishCrl { .. } => Err(Error::internal(format!("no worker handles {job:?} yet"))),
+            Job::PublishCrl { .. } => self.crl.handle(body).await,
         }
     }
 }
@@ -52,8 +56,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (ports, queue) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
     let state = AppState::new(config, ports);
     ensure_admin_key(&state, &args.data_dir).await?;
+    let pki = Pki::new(state.ports.clone(), state.config.clone());
+    let issuer = default_issuer::ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await?;
+    tracing::info!(default_issuer = %issuer, "default issuing authority");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let drain = queue.map(|q| tokio::spawn(q.run(std::sync::Arc::new(Workers), stop_rx)));
+    let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki) });
+    let drain = queue.map(|q| tokio::spawn(q.run(workers, stop_rx)));
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), "trustplane serving");
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
@@ -72,7 +80,11 @@ pub fn app(state: AppState) -> Router {
         .route("/crl/{file}", get(published_crl))
         .fallback(|| async { Error::NotFound("route".into()) })
         .with_state(state.clone());
-    Router::new().merge(admin_api::router(state.clone())).merge(with_common_layers(extras, ErrorFormat::Problem, max))
+    Router::new()
+        .merge(admin_api::router(state.clone()))
+        .merge(pki_api::router(state.clone()))
+        .merge(provision_api::router(state.clone()))
+        .merge(with_common_layers(extras, ErrorFormat::Problem, max))
 }
 
 /// `GET /crl/{authorityId}.crl`: the published CRL, as S3 serves it in AWS mode.

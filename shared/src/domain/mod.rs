@@ -1,7 +1,9 @@
 //! Newtypes parsed at the boundary; services never see raw strings.
 
+mod agent_id;
 mod blob_key;
 mod scope;
 
+pub use agent_id::AgentId;
 pub use blob_key::BlobKey;
 pub use scope::{Scope, Scopes};

@@ -1,0 +1,157 @@
+//! Provision key management: mint (shown once), list (never the key), revoke.
+
+use super::{hash_hex, pk, Provisioning, INDEX_PK, RETENTION_SECONDS, SK};
+use crate::domain::AgentId;
+use crate::error::{Error, Result};
+use crate::ports::{Condition, Index, IndexKey, Item, Query, SkRange};
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Lifecycle of a provision key (the store's `state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProvisionKeyState {
+    Unused,
+    /// Held by an exchange in progress until `claim_until`.
+    Claimed,
+    Used,
+    Revoked,
+    /// Reported only: an unused key past its expiry.
+    Expired,
+}
+
+impl ProvisionKeyState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ProvisionKeyState::Unused => "unused",
+            ProvisionKeyState::Claimed => "claimed",
+            ProvisionKeyState::Used => "used",
+            ProvisionKeyState::Revoked => "revoked",
+            ProvisionKeyState::Expired => "expired",
+        }
+    }
+}
+
+/// A provision key's record (seed 000's KeyStore entry), never the key itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionKeyRecord {
+    pub id: String,
+    pub agent_id: String,
+    pub key_prefix: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub claim_id: Option<String>,
+    pub claim_until: Option<i64>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub used_at: Option<OffsetDateTime>,
+    pub certificate_id: Option<String>,
+}
+
+/// A key's lifetime: 1 s ..= 30 days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TtlSeconds(i64);
+
+impl TtlSeconds {
+    /// Parses a lifetime.
+    pub fn parse(raw: i64) -> Result<Self> {
+        if (1..=30 * 24 * 3600).contains(&raw) {
+            Ok(TtlSeconds(raw))
+        } else {
+            Err(Error::validation("ttl_seconds must be between 1 and 2592000 (30 days)"))
+        }
+    }
+}
+
+/// `GET /provision-keys` filters.
+#[derive(Clone, Debug, Default)]
+pub struct KeyFilter {
+    pub agent_id: Option<String>,
+    pub state: Option<ProvisionKeyState>,
+}
+
+/// The state a record reports now.
+pub fn reported_state(item: &Item, record: &ProvisionKeyRecord, now: OffsetDateTime) -> ProvisionKeyState {
+    match item.state.as_deref() {
+        Some("used") => ProvisionKeyState::Used,
+        Some("revoked") => ProvisionKeyState::Revoked,
+        _ if record.expires_at <= now => ProvisionKeyState::Expired,
+        Some("claimed") => ProvisionKeyState::Claimed,
+        _ => ProvisionKeyState::Unused,
+    }
+}
+
+pub(crate) fn decode(item: &Item) -> Result<ProvisionKeyRecord> {
+    serde_json::from_value(item.data.clone()).map_err(|e| Error::internal(format!("corrupt provision key record: {e}")))
+}
+
+pub(crate) fn encode(record: &ProvisionKeyRecord, hash: &str, state: ProvisionKeyState, version: u64) -> Result<Item> {
+    let mut item = Item::new(pk(hash), SK, serde_json::to_value(record).map_err(Error::internal)?);
+    item.gsi1 = Some(IndexKey { pk: INDEX_PK.into(), sk: format!("{}#{}", record.key_prefix, record.id) });
+    item.expires_at = Some(record.expires_at.unix_timestamp() + RETENTION_SECONDS);
+    item.state = Some(state.as_str().into());
+    item.version = version;
+    Ok(item)
+}
+
+impl Provisioning {
+    /// Mints `sk_` + 256 random bits for `agent_id`, valid for `ttl`; returns it once.
+    pub async fn create_key(&self, agent_id: AgentId, ttl: TtlSeconds) -> Result<(ProvisionKeyRecord, String)> {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let secret = format!("sk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+        let now = crate::services::pki::now();
+        let record = ProvisionKeyRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            agent_id: agent_id.as_str().to_owned(),
+            key_prefix: secret[..11].to_owned(),
+            created_at: now,
+            expires_at: now + time::Duration::seconds(ttl.0),
+            claim_id: None,
+            claim_until: None,
+            used_at: None,
+            certificate_id: None,
+        };
+        let item = encode(&record, &hash_hex(&secret), ProvisionKeyState::Unused, 1)?;
+        self.store.put(item, Condition::Absent).await?;
+        Ok((record, secret))
+    }
+
+    /// A page of keys (ordered by prefix) with their current state, filtered.
+    pub async fn list_keys(&self, filter: &KeyFilter, limit: u32, cursor: Option<String>) -> Result<(Vec<(ProvisionKeyRecord, ProvisionKeyState)>, Option<String>)> {
+        let query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::All, limit, cursor, descending: false };
+        let page = self.store.query(query).await?;
+        let now = crate::services::pki::now();
+        let mut out = Vec::new();
+        for item in &page.items {
+            let record = decode(item)?;
+            let state = reported_state(item, &record, now);
+            let agent_ok = filter.agent_id.as_ref().is_none_or(|a| *a == record.agent_id);
+            if agent_ok && filter.state.is_none_or(|s| s == state) {
+                out.push((record, state));
+            }
+        }
+        Ok((out, page.cursor))
+    }
+
+    /// Revokes an unused key by its prefix: 404 if unknown, 409 if already used or revoked.
+    pub async fn revoke_key(&self, key_prefix: &str) -> Result<()> {
+        let query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::BeginsWith(format!("{key_prefix}#")), limit: 2, cursor: None, descending: false };
+        let items = self.store.query(query).await?.items;
+        let item = match items.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(Error::NotFound(format!("provision key {key_prefix}"))),
+            _ => return Err(Error::Conflict(format!("key prefix {key_prefix} is ambiguous"))),
+        };
+        if item.state.as_deref() != Some("unused") {
+            return Err(Error::Conflict(format!("provision key {key_prefix} is {} and cannot be revoked", item.state.as_deref().unwrap_or("?"))));
+        }
+        let mut revoked = item.clone();
+        revoked.state = Some("revoked".into());
+        revoked.version = item.version + 1;
+        self.store.put(revoked, Condition::Version(item.version)).await
+    }
+}
