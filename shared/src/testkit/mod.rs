@@ -78,3 +78,28 @@ where
 
 pub mod moto;
 pub mod rie;
+
+/// `s` escaped to sit inside a JSON string that is itself the `body` string of an event.
+pub fn embed_in_event_body(s: &str) -> String {
+    let once = serde_json::to_string(s).expect("string");
+    let twice = serde_json::to_string(&once[1..once.len() - 1]).expect("string");
+    twice[1..twice.len() - 1].to_owned()
+}
+
+/// A fixture's answer: status and JSON body (`Null` when the body is empty or not JSON).
+pub type Answer = (u16, serde_json::Value);
+
+/// Replays `event` (API Gateway v2 JSON text) through `app` in-process.
+pub async fn replay_in_process(app: &Router, event: &str) -> Answer {
+    let request = lambda_http::request::from_str(event).expect("fixture is an API Gateway event");
+    let reply = call(app, request).await;
+    (reply.status.as_u16(), serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null))
+}
+
+/// Replays `event` through a Lambda bootstrap under the emulator.
+pub fn replay_through_rie(rie: &rie::Rie, event: &str) -> Answer {
+    let reply = rie.invoke(event);
+    let status = reply["statusCode"].as_u64().unwrap_or(0) as u16;
+    let body = reply["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
