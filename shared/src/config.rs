@@ -49,6 +49,8 @@ pub struct Config {
     pub crl_validity_hours: u32,
     /// `DEFAULT_ISSUER_ID`: the authority agent provisioning and the Puppet CA sign with.
     pub default_issuer_id: Option<String>,
+    /// `AGENT_CERT_VALIDITY_DAYS`: validity of certificates from `POST /api/v1/provision` (default 90).
+    pub agent_cert_validity_days: u32,
     /// `MAX_BODY_BYTES`: request body limit (default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
     /// `LOG_FORMAT`: `json` or `text` (default `json` on Lambda, `text` elsewhere).
@@ -87,7 +89,12 @@ impl Config {
             Some(v) => v.parse().ok().filter(|h| (1..=24 * 31).contains(h)).ok_or_else(|| Error::validation("CRL_VALIDITY_HOURS must be 1..=744"))?,
             None => 24,
         };
+        let agent_cert_validity_days = match get("AGENT_CERT_VALIDITY_DAYS") {
+            Some(v) => v.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| Error::validation("AGENT_CERT_VALIDITY_DAYS must be 1..=3650"))?,
+            None => 90,
+        };
         Ok(Config {
+            agent_cert_validity_days,
             crl_base_url: get("CRL_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| public_base_url.clone()),
             crl_validity_hours,
             default_issuer_id: get("DEFAULT_ISSUER_ID").filter(|v| !v.is_empty()),

@@ -19,8 +19,6 @@ use crate::services::pki::LeafRequest;
 
 /// How long a claim holds the key before another attempt may take it over.
 const CLAIM_LEASE_SECONDS: i64 = 60;
-/// Default agent certificate validity (seed 000 leaves it open; configurable later).
-const AGENT_CERT_DAYS: i64 = 90;
 
 /// The seed's 200 body.
 #[derive(Clone, Debug)]
@@ -43,10 +41,12 @@ impl Provisioning {
     /// The seed's flow with its exact messages; see the module docs for the ordering.
     pub async fn provision(&self, presented: &str, csr_pem: &str) -> Result<Provisioned> {
         let (item, record) = self.usable_key(presented).await?;
-        let csr = verify_pem(csr_pem).map_err(|e| Error::validation(format!("invalid CSR: {}", e.public_message())))?;
-        if csr.requests_ca {
-            return Err(Error::validation("invalid CSR: CA certificates cannot be provisioned"));
+        let csr = match verify_pem(csr_pem) {
+            Ok(csr) if csr.requests_ca => Err(Error::validation("invalid CSR: CA certificates cannot be provisioned")),
+            Ok(csr) => Ok(csr),
+            Err(e) => Err(Error::validation(format!("invalid CSR: {}", e.public_message()))),
         }
+        .inspect_err(|e| tracing::error!(agent_id = %record.agent_id, error = %e, "CSR signing failed"))?;
         let claimed = self.claim(&item, &record).await?;
         match self.sign_and_consume(&claimed, &csr).await {
             Ok(done) => {
@@ -102,7 +102,7 @@ impl Provisioning {
             subject_id: None,
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),
-            validity: time::Duration::days(AGENT_CERT_DAYS),
+            validity: time::Duration::days(i64::from(self.config.agent_cert_validity_days)),
         };
         record.used_at = Some(crate::services::pki::now());
         let hash = claimed.pk.trim_start_matches("PKEY#");
