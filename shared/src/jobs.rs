@@ -11,8 +11,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Job {
-    /// Build, sign and publish the CRL of one issuing authority.
-    PublishCrl { authority_id: String },
+    /// Build, sign and publish the CRL of one issuing authority. `requested_at` (unix seconds,
+    /// stamped after the change it reflects was committed) lets the worker skip a job that a
+    /// CRL built later already covers.
+    PublishCrl {
+        authority_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_at: Option<i64>,
+    },
 }
 
 impl Job {

@@ -1,0 +1,144 @@
+//! The CRL worker. Triggered by SQS (bodies are [`Job::PublishCrl`] JSON: one publication per
+//! authority per batch, failed message ids reported for `ReportBatchItemFailures`) and by an
+//! EventBridge schedule (every ACTIVE authority's CRL is republished before its nextUpdate).
+//! `trustplane serve` drains its in-process queue through the same [`CrlWorker`].
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use trustplane_core::jobs::{Job, JobHandler};
+use trustplane_core::services::pki::{CrlOutcome, Pki};
+use trustplane_core::{Error, Result};
+
+/// An EventBridge scheduled event: `{"source": "aws.events", "detail-type": "Scheduled Event", ...}`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ScheduledEvent {
+    pub source: String,
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+}
+
+/// What the function is invoked with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum WorkerEvent {
+    /// `{"Records": [...]}` from the job queue.
+    Sqs(SqsEvent),
+    /// The periodic refresh.
+    Scheduled(ScheduledEvent),
+}
+
+/// What the function answers.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum WorkerResponse {
+    /// `{"batchItemFailures": [{"itemIdentifier": "<messageId>"}, ...]}`.
+    Sqs(SqsBatchResponse),
+    /// `{"republished": <authorities>}`.
+    Scheduled { republished: usize },
+}
+
+/// Publishes CRLs through the PKI service.
+#[derive(Clone)]
+pub struct CrlWorker {
+    pki: Pki,
+}
+
+/// One authority's share of a batch: the messages asking for it and the latest stamp.
+#[derive(Default)]
+struct Group {
+    message_ids: Vec<String>,
+    requested_at: Option<Option<i64>>,
+}
+
+impl Group {
+    fn add(&mut self, message_id: String, requested_at: Option<i64>) {
+        self.message_ids.push(message_id);
+        self.requested_at = Some(match self.requested_at {
+            None => requested_at,
+            Some(seen) => seen.zip(requested_at).map(|(a, b)| a.max(b)),
+        });
+    }
+}
+
+fn failure(id: String) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = id;
+    failure
+}
+
+impl CrlWorker {
+    /// A worker over the PKI service.
+    pub fn new(pki: Pki) -> Self {
+        CrlWorker { pki }
+    }
+
+    /// Handles either event shape.
+    pub async fn handle_event(&self, event: WorkerEvent) -> Result<WorkerResponse> {
+        match event {
+            WorkerEvent::Sqs(batch) => Ok(WorkerResponse::Sqs(self.process_batch(batch).await)),
+            WorkerEvent::Scheduled(event) if event.source == "aws.events" => {
+                Ok(WorkerResponse::Scheduled { republished: self.pki.republish_all().await? })
+            }
+            WorkerEvent::Scheduled(event) => Err(Error::validation(format!("unexpected event source {:?}", event.source))),
+        }
+    }
+
+    /// Publishes once per authority named in the batch (the latest stamp wins; a job without
+    /// one forces publication) and names every message whose publication or parsing failed.
+    pub async fn process_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        let mut response = SqsBatchResponse::default();
+        for record in batch.records {
+            let id = record.message_id.unwrap_or_default();
+            match record.body.as_deref().ok_or_else(|| Error::validation("message without body")).and_then(Job::from_body) {
+                Ok(Job::PublishCrl { authority_id, requested_at }) => groups.entry(authority_id).or_default().add(id, requested_at),
+                Err(e) => {
+                    tracing::error!(message_id = %id, error = %e, "unreadable job");
+                    response.batch_item_failures.push(failure(id));
+                }
+            }
+        }
+        let runs = groups.into_iter().map(|(authority_id, group)| async move {
+            let outcome = self.publish(&authority_id, group.requested_at.flatten()).await;
+            (group.message_ids, outcome)
+        });
+        for (ids, outcome) in futures::future::join_all(runs).await {
+            if let Err(e) = outcome {
+                tracing::error!(?ids, error = %e, "CRL publication failed");
+                response.batch_item_failures.extend(ids.into_iter().map(failure));
+            }
+        }
+        response
+    }
+
+    /// Publishes one authority's CRL; a job for an authority that does not exist is dropped.
+    pub async fn publish(&self, authority_id: &str, requested_at: Option<i64>) -> Result<()> {
+        match self.pki.publish_crl(authority_id, requested_at).await {
+            Ok(CrlOutcome::Published { number, .. }) => tracing::info!(authority_id, number, "published CRL"),
+            Ok(CrlOutcome::UpToDate { number }) => tracing::info!(authority_id, number, "CRL already covers the request"),
+            Err(Error::NotFound(what)) => tracing::warn!(authority_id, %what, "dropping CRL job for an unknown authority"),
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobHandler for CrlWorker {
+    /// One queued job (the in-process queue of `trustplane serve`).
+    async fn handle(&self, body: &str) -> Result<()> {
+        match Job::from_body(body)? {
+            Job::PublishCrl { authority_id, requested_at } => self.publish(&authority_id, requested_at).await,
+        }
+    }
+}
+
+/// The Lambda handler: `main` passes every invocation here.
+pub async fn function_handler(worker: &CrlWorker, event: lambda_runtime::LambdaEvent<WorkerEvent>) -> std::result::Result<WorkerResponse, lambda_runtime::Error> {
+    worker.handle_event(event.payload).await.map_err(|e| {
+        tracing::error!(error = %e, "CRL worker failed");
+        lambda_runtime::Error::from(e.to_string())
+    })
+}

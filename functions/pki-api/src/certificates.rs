@@ -1,0 +1,127 @@
+//! Issuance (seed 004 §3), the certificate inventory, revocation and CRL download (§4).
+
+use crate::{accepts, views, Paging, PkiService};
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+use trustplane_core::domain::Scope;
+use trustplane_core::http::{Caller, Json};
+use trustplane_core::pki::crl::{self, RevocationReason};
+use trustplane_core::services::pki::{CertFilter, CertStatus, IssueRequest, CRL_CONTENT_TYPE};
+use trustplane_core::Result;
+
+/// `POST /api/v1/issuers/{authorityId}/certificates` body (seed 004 §3.1), plus an optional
+/// PEM `csr` whose key is certified instead of a generated one.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueBody {
+    pub subject_id: Option<String>,
+    pub template: Option<String>,
+    pub validity_days: Option<u32>,
+    #[serde(default)]
+    pub san: San,
+    pub csr: Option<String>,
+}
+
+/// Seed 004 `san`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct San {
+    #[serde(default)]
+    pub dns_names: Vec<String>,
+    #[serde(default)]
+    pub ip_addresses: Vec<String>,
+}
+
+/// `POST /api/v1/certificates/{certId}/revocation` body (seed 004 §4.1); reason defaults to
+/// `UNSPECIFIED`.
+#[derive(Debug, Deserialize)]
+pub struct RevokeBody {
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// `GET /api/v1/certificates` query.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    pub issuer_id: Option<String>,
+    pub status: Option<String>,
+    pub subject_id: Option<String>,
+    /// RFC 3339.
+    pub expiring_before: Option<String>,
+    #[serde(flatten)]
+    pub paging: Paging,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<CertFilter> {
+        let expiring_before = self
+            .expiring_before
+            .as_deref()
+            .map(|raw| {
+                time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| trustplane_core::Error::validation("expiringBefore must be an RFC 3339 timestamp"))
+            })
+            .transpose()?;
+        Ok(CertFilter {
+            issuer_id: self.issuer_id.clone(),
+            status: self.status.as_deref().map(CertStatus::parse).transpose()?,
+            subject_id: self.subject_id.clone(),
+            expiring_before,
+        })
+    }
+}
+
+/// `POST /api/v1/issuers/{authorityId}/certificates` (`pki:issue`) → 200 (as the seed shows)
+/// with the certificate, the issuer chain and, without a CSR, `privateKeyContent` (shown once).
+pub async fn issue(PkiService(pki): PkiService, caller: Caller, Path(issuer_id): Path<String>, Json(body): Json<IssueBody>) -> Result<axum::Json<Value>> {
+    caller.require(Scope::PkiIssue)?;
+    let request = IssueRequest {
+        issuer_id,
+        subject_id: body.subject_id,
+        template: body.template,
+        validity_days: body.validity_days,
+        dns_names: body.san.dns_names,
+        ip_addresses: body.san.ip_addresses,
+        csr: body.csr,
+    };
+    Ok(axum::Json(views::issued(&pki.issue(request).await?)))
+}
+
+/// `GET /api/v1/certificates` (`pki:read`): the inventory filtered by `issuerId`, `status`
+/// (VALID, REVOKED, EXPIRED), `subjectId` and `expiringBefore`, paged by `limit`/`cursor`.
+pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(query): Query<ListQuery>) -> Result<axum::Json<Value>> {
+    caller.require(Scope::PkiRead)?;
+    let (certs, next) = pki.list_certificates(&query.filter()?, query.paging.limit()?, query.paging.cursor.as_deref()).await?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(axum::Json(views::page(certs.iter().map(|c| views::certificate(c, now)).collect(), next)))
+}
+
+/// `GET /api/v1/certificates/{certId}` (`pki:read`).
+pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>) -> Result<axum::Json<Value>> {
+    caller.require(Scope::PkiRead)?;
+    Ok(axum::Json(views::certificate(&pki.get_certificate(&id).await?, time::OffsetDateTime::now_utc())))
+}
+
+/// `POST /api/v1/certificates/{certId}/revocation` (`pki:revoke`) → 202; the CRL follows
+/// asynchronously. Unknown certificate 404, already revoked 409.
+pub async fn revoke(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>, Json(body): Json<RevokeBody>) -> Result<(StatusCode, axum::Json<Value>)> {
+    caller.require(Scope::PkiRevoke)?;
+    let reason = body.reason.as_deref().map(RevocationReason::parse).transpose()?.unwrap_or(RevocationReason::Unspecified);
+    let cert = pki.revoke(&id, reason, body.comment).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(views::revoked(&cert))))
+}
+
+/// `GET /api/v1/issuers/{authorityId}/crl` (`pki:read`, seed 004 §4.2): the published CRL,
+/// DER `application/pkix-crl`, or PEM with `Accept: application/x-pem-file`.
+pub async fn crl(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response> {
+    caller.require(Scope::PkiRead)?;
+    let der = pki.current_crl(&id).await?;
+    if accepts(&headers, "application/x-pem-file") {
+        return Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], crl::to_pem(&der)).into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, CRL_CONTENT_TYPE)], der).into_response())
+}

@@ -1,0 +1,85 @@
+//! Seed 004's CA hierarchy service under `/api/v1`: subjects, authorities (roots and
+//! intermediates) and their chains, issuance from templates, the certificate inventory,
+//! revocation and CRL download. Errors are RFC 9457 problem details; `X-API-Key` scopes
+//! `pki:read` (GET), `pki:issue` (subjects, issuance), `pki:admin` (authorities), `pki:revoke`.
+
+mod authorities;
+mod certificates;
+mod subjects;
+mod views;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::routing::{get, post};
+use axum::Router;
+use http::request::Parts;
+use serde::Deserialize;
+use trustplane_core::http::{standalone, with_common_layers, AppState, ErrorFormat};
+use trustplane_core::services::pki::Pki;
+use trustplane_core::{Error, Result};
+
+/// The PKI service over the request's [`AppState`] (its ports and configuration).
+pub struct PkiService(pub Pki);
+
+impl<S> FromRequestParts<S> for PkiService
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(_: &mut Parts, state: &S) -> std::result::Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        Ok(PkiService(Pki::new(state.ports, state.config)))
+    }
+}
+
+/// `limit` (1..=100, default 50) and `cursor` of the list endpoints.
+#[derive(Debug, Default, Deserialize)]
+pub struct Paging {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    fn limit(&self) -> Result<u32> {
+        match self.limit.as_deref() {
+            None => Ok(50),
+            Some(raw) => raw.parse().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| Error::validation("limit must be between 1 and 100")),
+        }
+    }
+}
+
+/// True if the request's `Accept` header names `media_type`.
+fn accepts(headers: &http::HeaderMap, media_type: &str) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(media_type))
+}
+
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/subjects", post(subjects::create).get(subjects::list))
+        .route("/api/v1/subjects/{id}", get(subjects::show))
+        .route("/api/v1/authorities", post(authorities::create).get(authorities::list))
+        .route("/api/v1/authorities/{id}", get(authorities::show))
+        .route("/api/v1/authorities/{id}/chain", get(authorities::chain))
+        .route("/api/v1/issuers/{id}/certificates", post(certificates::issue))
+        .route("/api/v1/issuers/{id}/crl", get(certificates::crl))
+        .route("/api/v1/certificates", get(certificates::list))
+        .route("/api/v1/certificates/{id}", get(certificates::show))
+        .route("/api/v1/certificates/{id}/revocation", post(certificates::revoke))
+}
+
+/// The group's routes with its layers, mergeable into `trustplane serve`.
+pub fn router(state: AppState) -> Router {
+    let max = state.config.max_body_bytes;
+    with_common_layers(routes().with_state(state), ErrorFormat::Problem, max)
+}
+
+/// What the Lambda function serves: the group's routes plus `/health`.
+pub fn app(state: AppState) -> Router {
+    standalone(routes(), state, ErrorFormat::Problem)
+}

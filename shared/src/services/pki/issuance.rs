@@ -1,0 +1,185 @@
+//! End-entity issuance (seed 004 §3) into the one certificate inventory. [`Pki::issue`] is the
+//! seed's endpoint; [`Pki::issue_for_key`] is the path agent provisioning and the Puppet CA
+//! take with a CSR's key, committing their own writes atomically with the certificate.
+
+use super::authorities::Signing;
+use super::records::{item, AuthorityRecord, AuthorityStatus, CertStatus, CertificateRecord};
+use super::{now, rfc3339, Pki};
+use crate::error::{Error, Result};
+use crate::pki::leaf::{self, LeafKey, LeafProfile, Template};
+use crate::pki::{csr, DnsName, IssuedCert, Serial, SubjectName};
+use crate::ports::{Condition, Write};
+use serde_json::json;
+use std::net::IpAddr;
+use time::Duration;
+
+/// The longest validity any end-entity certificate may have (seed 004 `validityDays` ≤ 3650).
+pub const MAX_VALIDITY_DAYS: u32 = 3650;
+const MAX_SANS: usize = 100;
+
+/// Seed 004 `POST /issuers/{authorityId}/certificates`, before validation. Without `csr` a
+/// key pair of the issuer's algorithm is generated and returned once; with one, only its key
+/// is used (its names and extensions are ignored). `validityDays` defaults to 365.
+#[derive(Clone, Debug, Default)]
+pub struct IssueRequest {
+    pub issuer_id: String,
+    pub subject_id: Option<String>,
+    pub template: Option<String>,
+    pub validity_days: Option<u32>,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    pub csr: Option<String>,
+}
+
+/// What an endpoint group certifies for a key it already holds (a verified CSR's).
+#[derive(Clone, Debug)]
+pub struct LeafRequest {
+    pub issuer_id: String,
+    pub template: Template,
+    pub subject: SubjectName,
+    /// The Identity Service subject, when there is one (agents and Puppet nodes have none).
+    pub subject_id: Option<String>,
+    pub dns_names: Vec<DnsName>,
+    pub ip_addresses: Vec<IpAddr>,
+    /// notAfter − now; 1 s ..= 3650 days and within the issuer's own validity.
+    pub validity: Duration,
+}
+
+/// A certificate now in the inventory.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    pub record: CertificateRecord,
+    pub cert: IssuedCert,
+    /// The issuer's chain, DER: issuer first, root last.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// [`Pki::issue`]'s answer: the certificate and, when no CSR was given, its private key
+/// (PKCS#8 PEM), which exists nowhere else.
+#[derive(Clone, Debug)]
+pub struct NewCertificate {
+    pub issued: Issued,
+    pub private_key_pem: Option<String>,
+}
+
+fn template(raw: Option<&str>) -> Result<Template> {
+    match raw {
+        Some("TLS_SERVER") => Ok(Template::TlsServer),
+        Some("TLS_CLIENT") => Ok(Template::TlsClient),
+        Some("CODE_SIGNING") => Ok(Template::CodeSigning),
+        _ => Err(Error::validation("template must be TLS_SERVER, TLS_CLIENT or CODE_SIGNING")),
+    }
+}
+
+fn sans(dns: &[String], ips: &[String]) -> Result<(Vec<DnsName>, Vec<IpAddr>)> {
+    if dns.len() + ips.len() > MAX_SANS {
+        return Err(Error::validation(format!("at most {MAX_SANS} subject alternative names")));
+    }
+    let dns = dns.iter().map(|d| DnsName::parse(d)).collect::<Result<Vec<_>>>()?;
+    let ips = ips
+        .iter()
+        .map(|ip| ip.trim().parse().map_err(|_| Error::validation(format!("san.ipAddresses: {ip:?} is not an IP address"))))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((dns, ips))
+}
+
+/// The certificate record, its serial uniqueness item and its common-name pointer.
+fn certificate_writes(record: &CertificateRecord) -> Result<Vec<Write>> {
+    let gsi1 = Some((format!("CERTS#{}", record.issuer_id), record.id.clone()));
+    let mut cert = item(format!("CERT#{}", record.id), "CERT", gsi1, record)?;
+    cert.state = Some(CertStatus::Valid.state().into());
+    let pointer = json!({ "certId": record.id, "issuerId": record.issuer_id, "serialNumber": record.serial_number });
+    let serial = item(format!("SERIAL#{}#{}", record.issuer_id, record.serial_number), "SERIAL", None, &pointer)?;
+    let by_cn = item(format!("CN#{}", record.common_name), &record.id, None, &pointer)?;
+    Ok([cert, serial, by_cn].into_iter().map(|item| Write::Put { item, condition: Condition::Absent }).collect())
+}
+
+impl Pki {
+    /// Seed 004 issuance: validates the request, checks the issuer (404) and the subject (422),
+    /// takes the CSR's key or generates one, signs and records the certificate.
+    pub async fn issue(&self, request: IssueRequest) -> Result<NewCertificate> {
+        let template = template(request.template.as_deref())?;
+        let days = request.validity_days.unwrap_or(365);
+        if !(1..=MAX_VALIDITY_DAYS).contains(&days) {
+            return Err(Error::validation(format!("validityDays must be between 1 and {MAX_VALIDITY_DAYS}")));
+        }
+        let (dns_names, ip_addresses) = sans(&request.dns_names, &request.ip_addresses)?;
+        let subject_id = request.subject_id.ok_or_else(|| Error::validation("subjectId is required"))?;
+        let csr_key = request.csr.as_deref().map(csr::verify_pem).transpose()?.map(|csr| csr.key);
+        let validity = Duration::days(i64::from(days));
+        let issuer = self.usable_issuer(&request.issuer_id, validity).await?;
+        let subject = self.referenced_subject(&subject_id).await?;
+        let (key, private_key_pem) = match csr_key {
+            Some(key) => (key, None),
+            None => {
+                let algorithm = issuer.key.algorithm;
+                let (key, pem) = tokio::task::spawn_blocking(move || leaf::generate_key(algorithm)).await.map_err(Error::internal)??;
+                (key, Some(pem))
+            }
+        };
+        let leaf = LeafRequest { issuer_id: issuer.id.clone(), template, subject: subject.name, subject_id: Some(subject.id), dns_names, ip_addresses, validity };
+        let issued = self.sign_and_commit(issuer, leaf, &key, Vec::new()).await?;
+        Ok(NewCertificate { issued, private_key_pem })
+    }
+
+    /// Signs a certificate for `key` with the issuer's custody key and commits it to the
+    /// inventory in one transaction together with `extra` writes (e.g. "provision key used");
+    /// a failed condition anywhere is `Error::Conflict` and nothing is written.
+    pub async fn issue_for_key(&self, request: LeafRequest, key: &LeafKey, extra: Vec<Write>) -> Result<Issued> {
+        let issuer = self.usable_issuer(&request.issuer_id, request.validity).await?;
+        self.sign_and_commit(issuer, request, key, extra).await
+    }
+
+    async fn usable_issuer(&self, issuer_id: &str, validity: Duration) -> Result<AuthorityRecord> {
+        let issuer = self.get_authority(issuer_id).await?;
+        if issuer.status != AuthorityStatus::Active {
+            return Err(Error::Conflict(format!("authority {issuer_id} is not ACTIVE")));
+        }
+        if validity < Duration::SECOND || validity > Duration::days(i64::from(MAX_VALIDITY_DAYS)) {
+            return Err(Error::validation(format!("validity must be between 1 second and {MAX_VALIDITY_DAYS} days")));
+        }
+        if now() + validity > issuer.not_after {
+            let until = rfc3339(issuer.not_after);
+            return Err(Error::Unprocessable(format!("the requested validity outlasts issuer {issuer_id}, valid until {until}")));
+        }
+        Ok(issuer)
+    }
+
+    async fn sign_and_commit(&self, issuer: AuthorityRecord, request: LeafRequest, key: &LeafKey, extra: Vec<Write>) -> Result<Issued> {
+        let chain = self.chain(&issuer.id).await?;
+        let signing: Signing = self.signing(issuer).await?;
+        let now = now();
+        let profile = LeafProfile {
+            template: request.template,
+            subject: &request.subject,
+            dns_names: &request.dns_names,
+            ip_addresses: &request.ip_addresses,
+            serial: Serial::random(),
+            not_before: now - Duration::seconds(60),
+            not_after: now + request.validity,
+        };
+        let cert = leaf::issue(&profile, key, &signing.issuer())?;
+        let record = CertificateRecord {
+            id: super::new_id(),
+            serial_number: cert.serial.to_hex(),
+            issuer_id: signing.record.id.clone(),
+            subject_id: request.subject_id,
+            common_name: request.subject.common_name.clone(),
+            template: request.template,
+            status: CertStatus::Valid,
+            not_before: cert.not_before,
+            not_after: cert.not_after,
+            certificate_pem: cert.pem.clone(),
+            dns_names: request.dns_names.iter().map(|d| d.as_str().to_owned()).collect(),
+            ip_addresses: request.ip_addresses.iter().map(IpAddr::to_string).collect(),
+            revoked_at: None,
+            revocation_reason: None,
+            comment: None,
+            created_at: now,
+        };
+        let mut writes = certificate_writes(&record)?;
+        writes.extend(extra);
+        self.ports.store.transact(writes).await?;
+        Ok(Issued { record, cert, chain })
+    }
+}

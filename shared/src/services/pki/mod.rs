@@ -1,0 +1,94 @@
+//! The PKI service (seed 004): subjects, certification authorities, the one certificate
+//! inventory every endpoint group issues into, revocation and CRL publication. Domain logic
+//! over the ports only; the X.509 work is [`crate::pki`]'s.
+//!
+//! Store layout (single table, `data` holds the record as camelCase JSON):
+//!
+//! | entity | PK | SK | GSI1PK / GSI1SK | state |
+//! | --- | --- | --- | --- | --- |
+//! | subject ([`SubjectRecord`]) | `SUBJECT#<id>` | `SUBJECT` | `SUBJECTS` / `<id>` | — |
+//! | authority ([`AuthorityRecord`]) | `AUTH#<id>` | `AUTH` | `AUTHS` / `<id>` | `active` |
+//! | certificate ([`CertificateRecord`]) | `CERT#<id>` | `CERT` | `CERTS#<issuerId>` / `<id>` | `valid` \| `revoked` |
+//! | serial uniqueness | `SERIAL#<issuerId>#<serialHex>` | `SERIAL` | — | — |
+//! | by common name | `CN#<commonName>` | `<certId>` | — | — |
+//! | revocation ([`RevokedRecord`]) | `REVOKED#<issuerId>` | `<serialHex>` | — | — |
+//! | CRL state ([`CrlState`]) | `CRLSTATE#<authorityId>` | `CRL` | — | — |
+//!
+//! Ids are UUIDv7, so every `GSI1SK` and `CN#` sort key lists in creation order. A certificate,
+//! its serial item, its common-name pointer (and any caller-supplied writes, see
+//! [`Pki::issue_for_key`]) are one transaction; so are a revocation and its `REVOKED#` entry,
+//! which carries a TTL one day past the certificate's `notAfter`. The CRL state is updated
+//! with a version condition, so CRL numbers strictly increase under concurrent publishers.
+//! Published CRLs are the blobs `crl/<authorityId>.crl` (DER, `application/pkix-crl`), found
+//! by relying parties at `<CRL_BASE_URL>/crl/<authorityId>.crl`, every authority's default
+//! CRL distribution point. CA private keys stay in key custody: the store holds key handles.
+
+mod authorities;
+mod crl;
+mod inventory;
+mod issuance;
+mod records;
+mod revocation;
+mod subjects;
+
+pub use authorities::NewAuthority;
+pub use crl::{blob_key, CrlOutcome, CRL_CONTENT_TYPE};
+pub use inventory::CertFilter;
+pub use issuance::{IssueRequest, Issued, LeafRequest, NewCertificate, MAX_VALIDITY_DAYS};
+pub use records::{
+    AuthorityRecord, AuthorityStatus, AuthorityType, CertStatus, CertificateRecord, CrlState, KeySpec, Policy,
+    RevokedRecord, SubjectRecord,
+};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ports::{Index, Query, SkRange};
+use crate::wiring::Ports;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Page size bounds of the list operations (seed 004 lists: `limit` 1..=100).
+pub const MAX_PAGE: u32 = 100;
+
+/// The PKI service; cheap to clone and to build per request.
+#[derive(Clone)]
+pub struct Pki {
+    ports: Ports,
+    config: Arc<Config>,
+}
+
+impl Pki {
+    /// The service over `ports`, with the CRL and issuance settings of `config`.
+    pub fn new(ports: Ports, config: Arc<Config>) -> Self {
+        Pki { ports, config }
+    }
+
+    async fn index_page(&self, pk: String, limit: u32, cursor: Option<String>) -> Result<crate::ports::Page> {
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(Error::validation(format!("limit must be between 1 and {MAX_PAGE}")));
+        }
+        let query = Query { index: Index::Gsi1, pk, range: SkRange::All, limit, cursor, descending: false };
+        self.ports.store.query(query).await
+    }
+}
+
+/// The current time, whole seconds (as X.509 and the seed's timestamps carry it).
+pub(crate) fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+/// True if `raw` is a UUID in its canonical hyphenated form (every id this service mints).
+pub(crate) fn is_id(raw: &str) -> bool {
+    uuid::Uuid::parse_str(raw).is_ok_and(|u| u.hyphenated().to_string() == raw)
+}
+
+/// A fresh id (UUIDv7: sorts in creation order).
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// RFC 3339 UTC, whole seconds.
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
