@@ -302,6 +302,7 @@ impl Files {
 }
 
 /// Runs each `name => scenario` as `local::name` (embedded backend) and `moto::name`.
+#[allow(unused_macros)]
 macro_rules! on_both_backends {
     ($($name:ident => $scenario:expr;)*) => {
         mod local {
