@@ -12,6 +12,17 @@ use trustplane_core::services::api_keys::{ApiKeys, KeyName};
 pub enum AdminCommand {
     /// Mint an API key and print it once (TRUSTPLANE_BACKEND=aws + TABLE_NAME for a deployment).
     CreateKey(CreateKeyArgs),
+    /// Create the default issuing hierarchy (root + issuing intermediate, EC P-256, keys in the
+    /// configured custody: KMS on AWS) unless one exists, and record it as the default issuer.
+    InitCa(InitCaArgs),
+}
+
+/// `admin init-ca` flags.
+#[derive(Debug, Args)]
+pub struct InitCaArgs {
+    /// The embedded backend's data directory (ignored for the AWS backend).
+    #[arg(long, env = "TRUSTPLANE_DATA_DIR", default_value = "./.trustplane")]
+    pub data_dir: std::path::PathBuf,
 }
 
 /// `admin create-key` flags.
@@ -32,6 +43,7 @@ pub struct CreateKeyArgs {
 pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::CreateKey(args) => create_key(args).await,
+        AdminCommand::InitCa(args) => init_ca(args).await,
     }
 }
 
@@ -42,5 +54,17 @@ async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
     let keys = ApiKeys::new(ports.store);
     let new = keys.create(KeyName::parse(&args.name)?, Scopes::parse(&args.scopes)?).await?;
     println!("{}", serde_json::json!({ "id": new.record.id, "name": new.record.name, "scopes": new.record.scopes.names(), "key": new.secret }));
+    Ok(())
+}
+
+async fn init_ca(args: InitCaArgs) -> anyhow::Result<()> {
+    let mut config = Config::from_env()?;
+    config.data_dir = args.data_dir;
+    let (ports, _) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
+    let config = std::sync::Arc::new(config);
+    let pki = trustplane_core::services::pki::Pki::new(ports.clone(), config.clone());
+    let id = trustplane_core::services::default_issuer::ensure_default_hierarchy(&pki, &config, ports.store.as_ref()).await?;
+    let chain = pki.chain(&id).await?;
+    println!("{}", serde_json::json!({ "default_issuer_id": id, "chain_length": chain.len() }));
     Ok(())
 }

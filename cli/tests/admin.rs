@@ -35,3 +35,23 @@ fn admin_create_key_refuses_unknown_scopes_without_writing_anything() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_init_ca_creates_a_kms_backed_default_issuer_that_the_functions_find() {
+    let config = moto::fresh_config().await;
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_trustplane")).args(["admin", "init-ca"]).envs(moto::lambda_env(&config)).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let first = tokio::task::block_in_place(run);
+    assert_eq!(first["chain_length"], 2, "issuing intermediate and root");
+    let again = tokio::task::block_in_place(run);
+    assert_eq!(again["default_issuer_id"], first["default_issuer_id"], "init-ca is idempotent");
+    let ports = ports_with(&moto::sdk_config().await, &config).unwrap();
+    let found = trustplane_core::services::default_issuer::default_issuer(&config, ports.store.as_ref()).await.unwrap();
+    assert_eq!(serde_json::json!(found), first["default_issuer_id"]);
+    let pki = trustplane_core::services::pki::Pki::new(ports, std::sync::Arc::new(config));
+    let issuer = pki.get_authority(&found).await.unwrap();
+    assert!(issuer.key.key_ref.starts_with("arn:aws:kms:"), "the CA key lives in KMS: {}", issuer.key.key_ref);
+}

@@ -187,20 +187,51 @@ impl Env {
         }
     }
 
-    /// The base64 lines of every CA key file (embedded custody only).
+    /// Searchable renderings (hex, base64 at every byte alignment) of every CA key file's
+    /// secret numbers (EC scalar; RSA d, p, q), embedded custody only. Public parts of a key
+    /// (modulus, point) are left out: they legitimately appear in certificates.
     pub fn ca_key_lines(&self) -> Vec<String> {
         let Backend::Local { data_dir, .. } = &self.backend else { return Vec::new() };
         let mut lines = Vec::new();
         for entry in std::fs::read_dir(data_dir.join("keys")).unwrap() {
-            lines.extend(pem_body_lines(&std::fs::read_to_string(entry.unwrap().path()).unwrap()));
+            for secret in pkcs8_secrets(&std::fs::read_to_string(entry.unwrap().path()).unwrap()) {
+                lines.extend(renderings(&secret));
+            }
         }
         lines
     }
 }
 
-/// The base64 lines of a PEM (the secret material of a key).
-pub fn pem_body_lines(pem: &str) -> Vec<String> {
-    pem.lines().map(str::trim).filter(|l| !l.starts_with("-----") && l.len() >= 16).map(str::to_owned).collect()
+/// The secret integers of a PKCS#8 PEM key (RFC 5208 / RFC 5915 / RFC 8017 A.1.2).
+pub fn pkcs8_secrets(pem: &str) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    use x509_parser::der_parser::parse_der;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+    let (_, info) = parse_der(&der).unwrap();
+    let inner = info.as_sequence().unwrap()[2].as_slice().unwrap();
+    let (_, key) = parse_der(inner).unwrap();
+    let fields = key.as_sequence().unwrap();
+    if fields.len() >= 9 {
+        [3, 4, 5].iter().map(|i| fields[*i].as_slice().unwrap().to_vec()).collect()
+    } else {
+        vec![fields[1].as_slice().unwrap().to_vec()]
+    }
+}
+
+/// Hex and base64 (at each of the three byte alignments) renderings of `secret`.
+pub fn renderings(secret: &[u8]) -> Vec<String> {
+    use base64::Engine;
+    let mut out = vec![hex_upper(secret), hex_upper(secret).to_ascii_lowercase()];
+    for skip in 0..3 {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&secret[skip..]);
+        out.push(b64[..b64.len().saturating_sub(4)].to_owned());
+    }
+    out
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 async fn take_local_jobs(state: &AppState) -> Vec<(String, String)> {
