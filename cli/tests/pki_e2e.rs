@@ -1,49 +1,15 @@
 //! The CA hierarchy through a real `trustplane serve` with curl, checked with openssl: build
 //! root → intermediate → leaf, revoke, and watch the CRL the in-process worker publishes.
 
+mod common;
+
+use common::Server;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Serve {
-    child: Child,
-    base: String,
-    admin: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path) -> Serve {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_trustplane"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .env("PUBLIC_BASE_URL", &base)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !Command::new("curl").args(["-sf", "-o", "/dev/null", &format!("{base}/health")]).status().unwrap().success() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let admin = std::fs::read_to_string(dir.join("admin-api-key")).unwrap().trim().to_owned();
-    Serve { child, base, admin }
-}
-
-fn post(s: &Serve, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let out = Command::new("curl")
-        .args(["-s", "-H", &format!("x-api-key: {}", s.admin), "-H", "content-type: application/json", "-d", &body.to_string(), &format!("{}{path}", s.base)])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{path}: {}", String::from_utf8_lossy(&out.stdout)))
+fn post(s: &Server, path: &str, body: serde_json::Value) -> serde_json::Value {
+    s.post_json(path, Some(&s.admin_key()), &body).1
 }
 
 fn download(url: &str, to: &Path) -> bool {
@@ -55,7 +21,7 @@ fn openssl(dir: &Path, args: &[&str]) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-fn authority(s: &Serve, cn: &str, parent: Option<&str>, path_len: u32) -> String {
+fn authority(s: &Server, cn: &str, parent: Option<&str>, path_len: u32) -> String {
     let subject = post(s, "/api/v1/subjects", serde_json::json!({ "commonName": cn, "organization": "E2E", "country": "US" }));
     let kind = if parent.is_some() { "INTERMEDIATE" } else { "ROOT" };
     let body = serde_json::json!({ "subjectId": subject["id"], "type": kind, "parentAuthorityId": parent,
@@ -68,7 +34,7 @@ fn authority(s: &Serve, cn: &str, parent: Option<&str>, path_len: u32) -> String
 fn a_revocation_reaches_the_published_crl_within_seconds_and_openssl_sees_it() {
     let data = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let s = serve(data.path());
+    let s = Server::start(data.path());
     let root = authority(&s, "E2E Root", None, 1);
     let int = authority(&s, "E2E Issuing", Some(&root), 0);
     let web = post(&s, "/api/v1/subjects", serde_json::json!({ "commonName": "www.e2e.example" }));

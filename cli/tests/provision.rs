@@ -2,62 +2,18 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-struct Server {
-    child: Child,
-    base: String,
-    data_dir: tempfile::TempDir,
-}
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn start() -> Server {
-    let data_dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_trustplane"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir.path())
-        .env("LOG_FORMAT", "text")
-        .env_remove("TRUSTPLANE_BACKEND")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn trustplane serve");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}"), data_dir };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while curl(&server, &["/health"]).0 != 200 {
-        assert!(Instant::now() < deadline, "serve did not answer /health");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
-
-/// `curl` with `args` (the first is the path); returns status and body.
-fn curl(server: &Server, args: &[&str]) -> (u16, String) {
-    let url = format!("{}{}", server.base, args[0]);
-    let out = Command::new("curl").args(["-s", "-w", "\n%{http_code}", &url]).args(&args[1..]).output().expect("curl");
-    let text = String::from_utf8(out.stdout).unwrap();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.parse().unwrap_or(0), body.to_owned())
-}
+use common::Server;
 
 /// Mints a provision key for `agent_id` with the first admin key.
 fn mint_provision_key(server: &Server, agent_id: &str) -> String {
-    let admin = std::fs::read_to_string(server.data_dir.path().join("admin-api-key")).unwrap().trim().to_owned();
+    let admin = server.admin_key();
     let body = format!(r#"{{"agent_id":"{agent_id}","ttl_seconds":600}}"#);
     let headers = ["-H", &format!("x-api-key: {admin}"), "-H", "content-type: application/json"];
-    let (code, reply) = curl(server, &[&["/api/v1/provision-keys"], &headers[..], &["-d", &body]].concat());
+    let (code, reply) = server.curl(&[&["/api/v1/provision-keys"], &headers[..], &["-d", &body]].concat());
     assert_eq!(code, 201, "minting a provision key: {reply}");
     let reply: serde_json::Value = serde_json::from_str(&reply).unwrap_or_else(|_| panic!("not JSON: {reply}"));
     assert_eq!(reply["agent_id"], agent_id, "{reply}");
@@ -108,7 +64,8 @@ fn assert_provisioned(dir: &Path, agent_id: &str) {
 
 #[test]
 fn an_agent_provisions_itself_once_and_the_same_provision_key_is_refused_the_second_time() {
-    let server = start();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
     let key = mint_provision_key(&server, "agent-5");
     let work = tempfile::tempdir().unwrap();
     let first = work.path().join("first");
@@ -128,7 +85,8 @@ fn an_agent_provisions_itself_once_and_the_same_provision_key_is_refused_the_sec
 
 #[test]
 fn the_server_accepts_every_agent_key_type_and_force_replaces_an_existing_identity() {
-    let server = start();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
     let dir = tempfile::tempdir().unwrap();
     for (agent, kind) in [("agent-p384", "ec-p384"), ("agent-rsa", "rsa-2048")] {
         let key = mint_provision_key(&server, agent);
@@ -140,7 +98,7 @@ fn the_server_accepts_every_agent_key_type_and_force_replaces_an_existing_identi
 
 #[test]
 fn provision_against_a_closed_port_says_it_could_not_reach_the_full_url() {
-    let port = free_port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let out = provision(&["--server", &format!("http://127.0.0.1:{port}"), "--key", "sk_unused"], &dir.path().join("tls"));
     assert!(!out.status.success());
@@ -150,7 +108,7 @@ fn provision_against_a_closed_port_says_it_could_not_reach_the_full_url() {
 
 #[test]
 fn provision_refuses_to_overwrite_existing_files_without_force_before_contacting_the_server() {
-    let port = free_port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("agent.crt"), "existing").unwrap();
     let out = provision(&["--server", &format!("http://127.0.0.1:{port}"), "--key", "sk_unused"], dir.path());
