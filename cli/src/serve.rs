@@ -60,17 +60,36 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let issuer = default_issuer::ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await?;
     tracing::info!(default_issuer = %issuer, "default issuing authority");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let refresh = tokio::spawn(republish_crls(pki.clone(), state.config.crl_validity_hours, stop_rx.clone()));
     let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki) });
     let drain = queue.map(|q| tokio::spawn(q.run(workers, stop_rx)));
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), "trustplane serving");
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
+    let _ = refresh.await;
     if let Some(drain) = drain {
         let _ = drain.await;
     }
     tracing::info!("trustplane stopped");
     Ok(())
+}
+
+/// What the SAM template's schedule does on AWS: republish every active authority's CRL at a
+/// quarter of its validity, so relying parties never hold a CRL past its nextUpdate.
+async fn republish_crls(pki: Pki, validity_hours: u32, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(u64::from(validity_hours) * 900);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = pki.republish_all().await {
+                    tracing::error!(error = %e, "scheduled CRL republication failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Every group's routes, `/health`, published blobs, and a problem+json 404 for the rest.

@@ -51,6 +51,10 @@ pub struct Config {
     pub default_issuer_id: Option<String>,
     /// `AGENT_CERT_VALIDITY_DAYS`: validity of certificates from `POST /api/v1/provision` (default 90).
     pub agent_cert_validity_days: u32,
+    /// `PUPPET_AUTOSIGN`: comma-separated certname globs (`*` any run, `?` one character) whose
+    /// Puppet CA requests are signed on arrival (default: none, every request waits for
+    /// `POST /api/v1/ca/sign/{certname}`).
+    pub puppet_autosign: Vec<String>,
     /// `MAX_BODY_BYTES`: request body limit (default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
     /// `LOG_FORMAT`: `json` or `text` (default `json` on Lambda, `text` elsewhere).
@@ -93,8 +97,10 @@ impl Config {
             Some(v) => v.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| Error::validation("AGENT_CERT_VALIDITY_DAYS must be 1..=3650"))?,
             None => 90,
         };
+        let puppet_autosign = autosign_globs(get("PUPPET_AUTOSIGN").as_deref().unwrap_or(""))?;
         Ok(Config {
             agent_cert_validity_days,
+            puppet_autosign,
             crl_base_url: get("CRL_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| public_base_url.clone()),
             crl_validity_hours,
             default_issuer_id: get("DEFAULT_ISSUER_ID").filter(|v| !v.is_empty()),
@@ -110,6 +116,17 @@ impl Config {
             max_body_bytes,
             log_format,
         })
+    }
+}
+
+/// The `PUPPET_AUTOSIGN` globs: trimmed, empty entries dropped, each of certname characters
+/// (`a-z 0-9 . _ -`) and the wildcards `*` and `?`, at most 253 characters.
+fn autosign_globs(raw: &str) -> Result<Vec<String>> {
+    let ok = |g: &str| g.len() <= 253 && g.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-*?".contains(c));
+    let globs: Vec<String> = raw.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect();
+    match globs.iter().find(|g| !ok(g)) {
+        Some(bad) => Err(Error::validation(format!("PUPPET_AUTOSIGN: {bad:?} is not a certname glob (a-z 0-9 . _ - * ?)"))),
+        None => Ok(globs),
     }
 }
 
@@ -135,5 +152,14 @@ mod tests {
     fn config_rejects_unknown_backend_and_bad_body_limit() {
         assert!(cfg(&[("TRUSTPLANE_BACKEND", "gcp")]).is_err());
         assert!(cfg(&[("MAX_BODY_BYTES", "lots")]).is_err());
+    }
+
+    #[test]
+    fn puppet_autosign_is_a_comma_separated_list_of_certname_globs_defaulting_to_none() {
+        assert!(cfg(&[]).unwrap().puppet_autosign.is_empty());
+        let globs = cfg(&[("PUPPET_AUTOSIGN", " *.lab.example.com, ,web0?.example.com ")]).unwrap().puppet_autosign;
+        assert_eq!(globs, ["*.lab.example.com", "web0?.example.com"]);
+        assert!(cfg(&[("PUPPET_AUTOSIGN", "*.Example.com")]).is_err());
+        assert!(cfg(&[("PUPPET_AUTOSIGN", "a/b")]).is_err());
     }
 }

@@ -2,8 +2,10 @@
 
 mod agent_id;
 mod blob_key;
+mod certname;
 mod scope;
 
 pub use agent_id::AgentId;
 pub use blob_key::BlobKey;
+pub use certname::Certname;
 pub use scope::{Scope, Scopes};

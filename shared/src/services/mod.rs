@@ -4,3 +4,4 @@ pub mod api_keys;
 pub mod pki;
 pub mod default_issuer;
 pub mod provisioning;
+pub mod puppet_ca;

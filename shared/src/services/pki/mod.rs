@@ -28,6 +28,7 @@ mod crl;
 mod inventory;
 mod issuance;
 mod records;
+mod renew;
 mod revocation;
 mod subjects;
 
