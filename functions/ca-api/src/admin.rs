@@ -1,0 +1,93 @@
+//! Seed 001's admin endpoints under `/api/v1/ca`, each: authorize → parse → one service
+//! call → render.
+
+use crate::params::{OptionalJson, Params, CERTIFICATE_PARAMS, REQUEST_PARAMS};
+use crate::{views, AdminScope, Authorized, Ca, ReadScope, RejectScope, RevokeScope, SignScope};
+use axum::extract::{Path, Query};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+use trustplane_core::domain::Certname;
+use trustplane_core::{Error, Result};
+
+type Pairs = Query<Vec<(String, String)>>;
+
+/// Seed 001 sign body: `{"certname"}`, optional, equal to the path's when given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignBody {
+    pub certname: Option<String>,
+}
+
+/// Seed 001 reject and revoke body: `{"reason"}`, optional.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: Option<String>,
+}
+
+/// Seed 001 renew body: `{"backup": true}`; backing up is the default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewBody {
+    pub backup: Option<bool>,
+}
+
+/// `GET /api/v1/ca/status` (`ca:read`, seed 001 "CA Status Endpoint").
+pub async fn status(Ca(ca): Ca, _: Authorized<ReadScope>) -> Result<Json<Value>> {
+    Ok(Json(views::status(&ca.status().await?)))
+}
+
+/// `GET /api/v1/ca/requests` (`ca:read`, seed 001 "Certificate Requests Endpoints").
+pub async fn requests(Ca(ca): Ca, _: Authorized<ReadScope>, Query(pairs): Pairs) -> Result<Json<Value>> {
+    let query = Params::new(pairs, REQUEST_PARAMS)?.request_query()?;
+    let (page, total) = ca.requests(&query).await?;
+    Ok(Json(views::page(page.iter().map(views::request).collect(), total, query.window)))
+}
+
+/// `POST /api/v1/ca/sign/{certname}` (`ca:sign`): 404 `CSR_NOT_FOUND`, 409
+/// `CERT_ALREADY_SIGNED`, 503 `CA_UNAVAILABLE` (seed 001).
+pub async fn sign(Ca(ca): Ca, Authorized(caller, _): Authorized<SignScope>, Path(raw): Path<String>, OptionalJson(body): OptionalJson<SignBody>) -> Result<Json<Value>> {
+    let certname = Certname::parse(&raw)?;
+    if body.and_then(|b| b.certname).is_some_and(|named| named != raw) {
+        return Err(Error::validation("the body's certname differs from the path's"));
+    }
+    Ok(Json(views::signed(&ca.sign(&certname, caller.key_id()).await?)?))
+}
+
+/// `POST /api/v1/ca/reject/{certname}` (`ca:reject`): the request leaves the pending list,
+/// its reason is kept (seed 001).
+pub async fn reject(Ca(ca): Ca, Authorized(caller, _): Authorized<RejectScope>, Path(raw): Path<String>, OptionalJson(body): OptionalJson<ReasonBody>) -> Result<Json<Value>> {
+    let certname = Certname::parse(&raw)?;
+    let reason = body.and_then(|b| b.reason);
+    Ok(Json(views::rejected(&ca.reject(&certname, reason, caller.key_id()).await?)))
+}
+
+/// `GET /api/v1/ca/certificates` (`ca:read`, seed 001 "Signed Certificates Endpoints").
+pub async fn certificates(Ca(ca): Ca, _: Authorized<ReadScope>, Query(pairs): Pairs) -> Result<Json<Value>> {
+    let query = Params::new(pairs, CERTIFICATE_PARAMS)?.certificate_query()?;
+    let (page, total) = ca.certificates(&query).await?;
+    let data = page.iter().map(views::certificate).collect::<Result<Vec<_>>>()?;
+    Ok(Json(views::page(data, total, query.window)))
+}
+
+/// `GET /api/v1/ca/certificates/{certname}` (`ca:read`): 404 `CERT_NOT_FOUND`.
+pub async fn certificate(Ca(ca): Ca, _: Authorized<ReadScope>, Path(raw): Path<String>) -> Result<Json<Value>> {
+    let certname = Certname::parse(&raw)?;
+    Ok(Json(views::details(&ca.certificate_details(&certname).await?)))
+}
+
+/// `DELETE /api/v1/ca/certificates/{certname}` (`ca:revoke`): 404 `CERT_NOT_FOUND`, 409
+/// `CERT_ALREADY_REVOKED`; the CRL publication is queued (seed 001).
+pub async fn revoke(Ca(ca): Ca, Authorized(caller, _): Authorized<RevokeScope>, Path(raw): Path<String>, OptionalJson(body): OptionalJson<ReasonBody>) -> Result<Json<Value>> {
+    let certname = Certname::parse(&raw)?;
+    let reason = body.and_then(|b| b.reason);
+    Ok(Json(views::revoked(&ca.revoke(&certname, reason, caller.key_id()).await?)))
+}
+
+/// `POST /api/v1/ca/renew` (`ca:admin`): same key and subject, fresh validity; 503
+/// `CA_UNAVAILABLE` (seed 001 "CA Renewal Endpoint").
+pub async fn renew(Ca(ca): Ca, Authorized(caller, _): Authorized<AdminScope>, OptionalJson(body): OptionalJson<RenewBody>) -> Result<Json<Value>> {
+    let backup = body.and_then(|b| b.backup).unwrap_or(true);
+    Ok(Json(views::renewed(&ca.renew(backup, caller.key_id()).await?)?))
+}

@@ -1,0 +1,129 @@
+//! Request inputs the seed leaves loose, read strictly: list query parameters (unknown,
+//! repeated or out-of-range ones are 400 `VALIDATION_FAILED`, never ignored) and optional
+//! JSON bodies.
+
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use trustplane_core::domain::Certname;
+use trustplane_core::services::puppet_ca::{CertQuery, CertSort, CsrState, Pattern, RequestQuery, RequestSort, SortOrder, Window};
+use trustplane_core::{Error, Result};
+
+/// Seed 001 `GET /api/v1/ca/requests` parameters.
+pub const REQUEST_PARAMS: &[&str] = &["limit", "offset", "certname", "search", "status", "sort_by", "sort_order"];
+/// Seed 001 `GET /api/v1/ca/certificates` parameters.
+pub const CERTIFICATE_PARAMS: &[&str] = &["limit", "offset", "certname", "search", "status", "sort_by", "sort_order"];
+
+/// Query parameters, each known to the endpoint and given at most once.
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// Checks `pairs` against the endpoint's `allowed` names.
+    pub fn new(pairs: Vec<(String, String)>, allowed: &[&str]) -> Result<Self> {
+        let mut map = HashMap::new();
+        for (name, value) in pairs {
+            if !allowed.contains(&name.as_str()) {
+                return Err(Error::validation(format!("unknown query parameter {name:?} (expected {})", allowed.join(", "))));
+            }
+            if map.insert(name.clone(), value).is_some() {
+                return Err(Error::validation(format!("query parameter {name} is given more than once")));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn number(&self, name: &str) -> Result<Option<u64>> {
+        self.get(name).map(|raw| raw.parse::<u64>().map_err(|_| Error::validation(format!("{name} must be a non-negative integer, not {raw:?}")))).transpose()
+    }
+
+    fn window(&self) -> Result<Window> {
+        Window::new(self.number("limit")?, self.number("offset")?)
+    }
+
+    fn pattern(&self, name: &str) -> Result<Option<Pattern>> {
+        self.get(name).map(|raw| Pattern::parse(name, raw)).transpose()
+    }
+
+    fn order(&self) -> Result<SortOrder> {
+        self.get("sort_order").map(SortOrder::parse).transpose().map(Option::unwrap_or_default)
+    }
+
+    /// Seed 001 requests: `certname` is a pattern (glob or substring), like `search`;
+    /// `status` pending (default), signed or rejected; `sort_by` certname or request_time.
+    pub fn request_query(&self) -> Result<RequestQuery> {
+        Ok(RequestQuery {
+            status: self.get("status").map(CsrState::parse).transpose()?.unwrap_or_default(),
+            certname: self.pattern("certname")?,
+            search: self.pattern("search")?,
+            sort: self.get("sort_by").map(RequestSort::parse).transpose()?.unwrap_or_default(),
+            order: self.order()?,
+            window: self.window()?,
+        })
+    }
+
+    /// Seed 001 certificates: `certname` exact, `search` a pattern, `status` valid, expired
+    /// or revoked, `sort_by` certname (default), not_after or not_before.
+    pub fn certificate_query(&self) -> Result<CertQuery> {
+        Ok(CertQuery {
+            certname: self.get("certname").map(Certname::parse).transpose()?,
+            search: self.pattern("search")?,
+            status: self.get("status").map(CertQuery::parse_status).transpose()?,
+            sort: self.get("sort_by").map(CertSort::parse).transpose()?.unwrap_or_default(),
+            order: self.order()?,
+            window: self.window()?,
+        })
+    }
+}
+
+/// A JSON body the endpoint may go without: empty is `None`; otherwise it must be
+/// `application/json` (415) and parse into `T` (400), as [`trustplane_core::http::Json`].
+pub struct OptionalJson<T>(pub Option<T>);
+
+fn is_json(req: &Request) -> bool {
+    let content_type = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(&req);
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| match rejection.status() {
+            http::StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+            _ => Error::validation("could not read the request body"),
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        if !json {
+            return Err(Error::UnsupportedMediaType("expected Content-Type: application/json".into()));
+        }
+        serde_json::from_slice(&bytes).map(|v| OptionalJson(Some(v))).map_err(|e| Error::validation(format!("invalid JSON body: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Result<Params> {
+        Params::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), CERTIFICATE_PARAMS)
+    }
+
+    #[test]
+    fn unknown_repeated_and_out_of_range_parameters_are_refused_not_ignored() {
+        assert!(params(&[("colour", "red")]).is_err());
+        assert!(params(&[("limit", "5"), ("limit", "6")]).is_err());
+        for (name, value) in [("limit", "0"), ("limit", "1001"), ("offset", "-1"), ("status", "VALID"), ("sort_by", "serial"), ("sort_order", "up"), ("certname", "Bad")] {
+            assert!(params(&[(name, value)]).unwrap().certificate_query().is_err(), "{name}={value}");
+        }
+        let query = params(&[("limit", "1000"), ("status", "revoked"), ("sort_by", "not_after"), ("sort_order", "desc")]).unwrap().certificate_query().unwrap();
+        assert_eq!((query.window.limit, query.sort, query.order), (1000, CertSort::NotAfter, SortOrder::Desc));
+    }
+}

@@ -1,0 +1,104 @@
+//! The seed 001 response bodies.
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use trustplane_core::pki::csr;
+use trustplane_core::services::pki::{AuthorityRecord, CertStatus, CertificateRecord};
+use trustplane_core::services::puppet_ca::{fingerprint, CaStatus, CertificateDetails, CsrRecord, Renewed, Revoked, Window};
+use trustplane_core::Result;
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn status_name(status: CertStatus) -> &'static str {
+    match status {
+        CertStatus::Valid => "valid",
+        CertStatus::Expired => "expired",
+        CertStatus::Revoked => "revoked",
+    }
+}
+
+fn authority_fingerprint(authority: &AuthorityRecord) -> Result<String> {
+    Ok(csr::fingerprint(&authority.der()?))
+}
+
+/// `{data, total, limit, offset}`.
+pub fn page(data: Vec<Value>, total: usize, window: Window) -> Value {
+    json!({ "data": data, "total": total, "limit": window.limit, "offset": window.offset })
+}
+
+/// `GET /api/v1/ca/status`.
+pub fn status(s: &CaStatus) -> Value {
+    let last = s.last_operation.as_ref().map(|op| json!({ "type": op.kind, "certname": op.certname, "timestamp": op.timestamp, "status": op.status }));
+    json!({
+        "service_status": if s.running { "running" } else { "unavailable" },
+        "ca_certificate": s.ca.as_ref().map(|ca| json!({ "not_after": rfc3339(ca.not_after), "not_before": rfc3339(ca.not_before) })),
+        "pending_requests": s.pending_requests,
+        "signed_certificates": s.signed_certificates,
+        "last_operation": last,
+    })
+}
+
+/// One entry of `GET /api/v1/ca/requests`.
+pub fn request(r: &CsrRecord) -> Value {
+    json!({ "certname": r.certname, "fingerprint": r.fingerprint, "request_time": rfc3339(r.request_time), "status": r.status.as_str() })
+}
+
+/// `POST /api/v1/ca/sign/{certname}`.
+pub fn signed(c: &CertificateRecord) -> Result<Value> {
+    let status = status_name(c.effective_status(OffsetDateTime::now_utc()));
+    Ok(json!({
+        "certname": c.common_name, "serial": c.serial_number, "fingerprint": fingerprint(c)?,
+        "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after), "status": status,
+    }))
+}
+
+/// `POST /api/v1/ca/reject/{certname}`.
+pub fn rejected(r: &CsrRecord) -> Value {
+    let at = r.decided_at.unwrap_or_else(OffsetDateTime::now_utc);
+    json!({ "message": "Certificate request rejected", "certname": r.certname, "timestamp": rfc3339(at) })
+}
+
+/// One entry of `GET /api/v1/ca/certificates`; `days_until_expiry` is negative once expired.
+pub fn certificate(c: &CertificateRecord) -> Result<Value> {
+    let now = OffsetDateTime::now_utc();
+    Ok(json!({
+        "certname": c.common_name, "serial": c.serial_number, "fingerprint": fingerprint(c)?,
+        "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after),
+        "status": status_name(c.effective_status(now)),
+        "days_until_expiry": (c.not_after - now).whole_seconds().div_euclid(86_400),
+    }))
+}
+
+/// `GET /api/v1/ca/certificates/{certname}`.
+pub fn details(d: &CertificateDetails) -> Value {
+    let c = &d.record;
+    let extensions: Vec<Value> = d.extensions.iter().map(|e| json!({ "name": e.name, "value": e.value })).collect();
+    json!({
+        "certname": c.common_name, "serial": c.serial_number, "fingerprint": d.fingerprint,
+        "issuer": d.issuer, "subject": d.subject,
+        "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after),
+        "status": status_name(c.effective_status(OffsetDateTime::now_utc())),
+        "extensions": extensions, "public_key": d.public_key_pem,
+    })
+}
+
+/// `DELETE /api/v1/ca/certificates/{certname}`.
+pub fn revoked(r: &Revoked) -> Value {
+    json!({
+        "message": "Certificate revoked", "certname": r.certname, "status": "revoked",
+        "timestamp": rfc3339(r.revoked_at), "revocation_reason": r.reason,
+    })
+}
+
+/// `POST /api/v1/ca/renew`.
+pub fn renewed(r: &Renewed) -> Result<Value> {
+    Ok(json!({
+        "message": "CA certificate renewal initiated",
+        "old_certificate": { "not_after": rfc3339(r.old.not_after), "fingerprint": authority_fingerprint(&r.old)? },
+        "new_certificate": { "not_before": rfc3339(r.new.not_before), "not_after": rfc3339(r.new.not_after), "fingerprint": authority_fingerprint(&r.new)? },
+        "backup_path": r.backup_path,
+        "timestamp": rfc3339(r.at),
+    }))
+}

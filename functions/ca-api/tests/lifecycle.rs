@@ -1,0 +1,138 @@
+//! Lists, status and the audit trail, CA renewal, and certificates from other endpoint
+//! groups in the CA's lists, on the embedded backend (`::sqlite`) and on the AWS adapters
+//! against moto (`::moto`).
+
+#[macro_use]
+mod support;
+
+use serde_json::{json, Value};
+use support::{assert_error, assert_verifies, openssl, send, text, Backend, Body};
+use trustplane_core::domain::BlobKey;
+use trustplane_core::pki::Serial;
+use trustplane_core::services::puppet_ca::{Operation, OperationKind, Outcome};
+
+on_both_backends!(
+    certificate_lists_filter_search_sort_and_page_and_refuse_bad_parameters,
+    status_counts_pending_and_signed_certificates_and_reports_the_last_operation,
+    renewing_the_ca_keeps_its_key_and_subject_so_earlier_certificates_still_verify,
+    a_certificate_from_agent_provisioning_shows_up_in_the_ca_lists,
+);
+
+fn certnames(page: &Value) -> Vec<&str> {
+    page["data"].as_array().unwrap().iter().map(|c| c["certname"].as_str().unwrap()).collect()
+}
+
+async fn certificate_lists_filter_search_sort_and_page_and_refuse_bad_parameters(b: Backend) {
+    for certname in ["b-db.example.com", "a-web.example.com", "c-web.lab"] {
+        b.enrol(certname).await;
+    }
+    let list = |query: &'static str| {
+        let b = &b;
+        async move { b.get(&format!("/api/v1/ca/certificates{query}"), Some(&b.reader)).await }
+    };
+    let all = list("").await.json();
+    assert_eq!(certnames(&all), ["a-web.example.com", "b-db.example.com", "c-web.lab"]);
+    assert_eq!((all["total"].as_u64(), all["limit"].as_u64(), all["offset"].as_u64()), (Some(3), Some(50), Some(0)));
+    let first = &all["data"][0];
+    assert_eq!(first["status"], "valid");
+    assert!(first["days_until_expiry"].as_i64().is_some_and(|d| (1000..=3650).contains(&d)), "{first}");
+    assert_eq!(first["fingerprint"].as_str().unwrap().len(), 32 * 3 - 1);
+    assert_eq!(certnames(&list("?sort_order=desc").await.json()), ["c-web.lab", "b-db.example.com", "a-web.example.com"]);
+    assert_eq!(certnames(&list("?sort_by=not_before&sort_order=desc").await.json())[0], "c-web.lab");
+    assert_eq!(certnames(&list("?search=*.example.com").await.json()), ["a-web.example.com", "b-db.example.com"]);
+    assert_eq!(certnames(&list("?search=web").await.json()), ["a-web.example.com", "c-web.lab"]);
+    assert_eq!(certnames(&list("?certname=c-web.lab").await.json()), ["c-web.lab"]);
+    let paged = list("?limit=1&offset=1").await.json();
+    assert_eq!((certnames(&paged), paged["total"].as_u64(), paged["limit"].as_u64()), (vec!["b-db.example.com"], Some(3), Some(1)));
+    assert_eq!(list("?offset=10").await.json()["data"], json!([]));
+    for bad in ["?limit=0", "?limit=1001", "?limit=ten", "?offset=-1", "?sort_by=serial", "?sort_order=up", "?status=active", "?colour=red", "?search=a/b", "?limit=5&limit=6", "?certname=UPPER"] {
+        assert_error(&list(bad).await, 400, "VALIDATION_FAILED", None);
+    }
+    for bad in ["?limit=5000", "?status=valid", "?sort_by=not_after", "?certname=a/b"] {
+        assert_error(&b.get(&format!("/api/v1/ca/requests{bad}"), Some(&b.reader)).await, 400, "VALIDATION_FAILED", None);
+    }
+}
+
+async fn status_counts_pending_and_signed_certificates_and_reports_the_last_operation(b: Backend) {
+    let fresh = b.get("/api/v1/ca/status", Some(&b.reader)).await.json();
+    assert_eq!(fresh["service_status"], "running");
+    assert_eq!((fresh["pending_requests"].as_u64(), fresh["signed_certificates"].as_u64()), (Some(0), Some(0)));
+    assert!(fresh["last_operation"].is_null());
+    let ca = b.pki().get_authority(&b.ca_id().await).await.unwrap();
+    assert_eq!(fresh["ca_certificate"]["not_after"], ca.not_after.format(&time::format_description::well_known::Rfc3339).unwrap());
+    assert!(fresh["ca_certificate"]["not_before"].is_string());
+
+    b.enrol("one.example.com").await;
+    b.enrol("two.example.com").await;
+    b.submit("three.example.com").await;
+    b.delete("/api/v1/ca/certificates/two.example.com", None, Some(&b.admin)).await;
+    b.sign("three.example.com").await;
+    let status = b.get("/api/v1/ca/status", Some(&b.reader)).await.json();
+    assert_eq!((status["pending_requests"].as_u64(), status["signed_certificates"].as_u64()), (Some(0), Some(2)));
+    let last = &status["last_operation"];
+    assert_eq!((last["type"].as_str(), last["certname"].as_str(), last["status"].as_str()), (Some("sign"), Some("three.example.com"), Some("success")));
+    assert!(last["timestamp"].as_str().unwrap().ends_with('Z'));
+
+    b.post("/api/v1/ca/sign/ghost.example.com", None, Some(&b.admin)).await;
+    let failed = b.get("/api/v1/ca/status", Some(&b.reader)).await.json();
+    assert_eq!((failed["last_operation"]["type"].as_str(), failed["last_operation"]["status"].as_str()), (Some("sign"), Some("failure")));
+    let trail: Vec<Operation> = b.ca().audit_trail(100).await.unwrap();
+    let revoke = trail.iter().find(|op| op.kind == OperationKind::Revoke).unwrap();
+    assert_eq!((revoke.status, revoke.certname.as_deref(), revoke.detail.as_deref()), (Outcome::Success, Some("two.example.com"), Some("unspecified")));
+    let admin_id = b.state.api_keys.authenticate(&b.admin).await.unwrap().id;
+    assert!(trail.iter().filter(|op| op.kind == OperationKind::Sign).all(|op| op.actor == admin_id));
+    assert_eq!(trail[0].detail.as_deref().map(|d| d.starts_with("CSR_NOT_FOUND")), Some(true));
+}
+
+async fn renewing_the_ca_keeps_its_key_and_subject_so_earlier_certificates_still_verify(b: Backend) {
+    let before = b.enrol("early.example.com").await;
+    let old_ca = b.ca_pem().await;
+    let renewed = b.post("/api/v1/ca/renew", Some(json!({ "backup": true })), Some(&b.admin)).await;
+    assert_eq!(renewed.status, 200, "{}", text(&renewed));
+    let r = renewed.json();
+    assert_eq!(r["message"], "CA certificate renewal initiated");
+    assert_ne!(r["old_certificate"]["fingerprint"], r["new_certificate"]["fingerprint"]);
+    assert!(r["new_certificate"]["not_after"].as_str().unwrap() >= r["old_certificate"]["not_after"].as_str().unwrap());
+    let new_ca = b.ca_pem().await;
+    assert_ne!(new_ca.split("-----END").next(), old_ca.split("-----END").next(), "the CA certificate changed");
+    let fact = |pem: &str, what: &str| openssl(&["x509", "-noout", what, "-in", "{c.pem}"], &[("c.pem", pem)]).1;
+    assert_eq!(fact(&new_ca, "-subject"), fact(&old_ca, "-subject"));
+    assert_eq!(fact(&new_ca, "-pubkey"), fact(&old_ca, "-pubkey"));
+    assert_ne!(fact(&new_ca, "-serial"), fact(&old_ca, "-serial"));
+    assert_verifies(&new_ca, &before);
+    assert_verifies(&new_ca, &b.enrol("late.example.com").await);
+
+    let path = r["backup_path"].as_str().unwrap();
+    let old_serial = Serial::parse_hex(fact(&old_ca, "-serial").trim().trim_start_matches("serial=")).unwrap().to_hex().to_ascii_lowercase();
+    let key = BlobKey::parse(&format!("backups/ca/{}/{old_serial}.pem", b.ca_id().await)).unwrap();
+    let backed_up = String::from_utf8(b.state.ports.blobs.get(&key).await.unwrap().expect("backup blob")).unwrap();
+    assert_eq!(backed_up.trim(), old_ca.split_inclusive("-----END CERTIFICATE-----").next().unwrap().trim());
+    match b.on_moto {
+        true => assert_eq!(path, format!("s3://{}/{key}", b.state.config.blob_bucket)),
+        false => assert!(path.ends_with(key.as_str()) && std::path::Path::new(path).exists(), "{path}"),
+    }
+    let no_backup = b.post("/api/v1/ca/renew", Some(json!({ "backup": false })), Some(&b.admin)).await.json();
+    assert!(no_backup["backup_path"].is_null());
+    assert_error(&b.post("/api/v1/ca/renew", Some(json!({ "backups": true })), Some(&b.admin)).await, 400, "VALIDATION_FAILED", None);
+    let last = b.get("/api/v1/ca/status", Some(&b.reader)).await.json()["last_operation"].clone();
+    assert_eq!((last["type"].as_str(), last["status"].as_str()), (Some("renew"), Some("success")));
+}
+
+async fn a_certificate_from_agent_provisioning_shows_up_in_the_ca_lists(b: Backend) {
+    let provisioning = provision_api::app(b.state.clone());
+    let minted = send(&provisioning, "POST", "/api/v1/provision-keys", Some(&b.admin), Body::Json(json!({ "agent_id": "agent-7", "ttl_seconds": 600 }))).await;
+    assert_eq!(minted.status, 201, "{}", text(&minted));
+    let key = minted.json()["provision_key"].as_str().unwrap().to_owned();
+    let (_, pem) = support::csr("agent-7");
+    let provisioned = send(&provisioning, "POST", "/api/v1/provision", None, Body::Json(json!({ "provision_key": key, "csr": pem }))).await;
+    assert_eq!(provisioned.status, 200, "{}", text(&provisioned));
+
+    let listed = b.get("/api/v1/ca/certificates?certname=agent-7", Some(&b.reader)).await.json();
+    assert_eq!((listed["total"].as_u64(), listed["data"][0]["certname"].as_str()), (Some(1), Some("agent-7")));
+    assert_eq!(listed["data"][0]["status"], "valid");
+    let served = b.get("/puppet-ca/v1/certificate/agent-7", None).await;
+    assert_eq!(text(&served).trim(), provisioned.json()["agent_cert"].as_str().unwrap().trim());
+    let refused = b.put_csr("agent-7", &support::csr("agent-7").1).await;
+    assert_error(&refused, 400, "VALIDATION_FAILED", None);
+    assert_eq!(b.get("/api/v1/ca/status", Some(&b.reader)).await.json()["signed_certificates"], 1);
+}

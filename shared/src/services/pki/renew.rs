@@ -1,0 +1,100 @@
+//! CA certificate renewal (seed 001 `POST /api/v1/ca/renew`): the authority's certificate is
+//! re-issued with the same key and subject and a fresh validity ([`crate::pki::ca::reissue`]),
+//! so every certificate it signed still chains to it. The old certificate can be backed up to
+//! the blob store first; the authority record moves on with a version condition.
+
+use super::records::{decode, item, AuthorityRecord};
+use super::{is_id, now, Pki};
+use crate::domain::BlobKey;
+use crate::error::{Error, Result};
+use crate::pki::chain::cert_pem;
+use crate::pki::{ca, IssuedCert, Serial};
+use crate::ports::Condition;
+use base64::Engine;
+use time::{Duration, OffsetDateTime};
+
+/// The media type of a backed-up PEM certificate.
+const PEM_CONTENT_TYPE: &str = "application/x-pem-file";
+
+/// What [`Pki::renew_authority`] did.
+#[derive(Clone, Debug)]
+pub struct Renewal {
+    pub old: AuthorityRecord,
+    pub new: AuthorityRecord,
+    /// Where the old certificate was backed up (an `s3://` URI or a file path), when asked.
+    pub backup_path: Option<String>,
+}
+
+/// The blob key of an authority certificate's backup: `backups/ca/<authorityId>/<serial>.pem`.
+pub fn backup_key(authority_id: &str, serial_hex: &str) -> Result<BlobKey> {
+    BlobKey::parse(&format!("backups/ca/{authority_id}/{}.pem", serial_hex.to_ascii_lowercase()))
+}
+
+fn add_years(t: OffsetDateTime, years: u16) -> Result<OffsetDateTime> {
+    let year = t.year() + i32::from(years);
+    t.replace_year(year).or_else(|_| (t - Duration::days(1)).replace_year(year)).map_err(Error::internal)
+}
+
+impl Pki {
+    /// Re-issues the authority's certificate: same subject and custody key, a new serial,
+    /// notBefore now (less a minute of clock skew), notAfter `policy.validityYears` ahead but
+    /// never past the parent's. With `backup`, the old certificate is put at [`backup_key`]
+    /// before the record changes. 404 for an unknown authority, 409 if it changed meanwhile.
+    pub async fn renew_authority(&self, authority_id: &str, backup: bool) -> Result<Renewal> {
+        let missing = || Error::NotFound(format!("authority {authority_id}"));
+        if !is_id(authority_id) {
+            return Err(missing());
+        }
+        let stored = self.ports.store.get(&format!("AUTH#{authority_id}"), "AUTH").await?.ok_or_else(missing)?;
+        let old: AuthorityRecord = decode(&stored)?;
+        let cert = self.reissued(&old).await?;
+        let backup_path = match backup {
+            true => Some(self.ports.blobs.put(&backup_key(&old.id, &old.serial_number)?, cert_pem(&old.der()?).into_bytes(), PEM_CONTENT_TYPE).await?),
+            false => None,
+        };
+        let new = AuthorityRecord {
+            certificate_der: base64::engine::general_purpose::STANDARD.encode(&cert.der),
+            serial_number: cert.serial.to_hex(),
+            thumbprint: cert.thumbprint,
+            not_before: cert.not_before,
+            not_after: cert.not_after,
+            ..old.clone()
+        };
+        let mut next = item(stored.pk.clone(), "AUTH", stored.gsi1.clone().map(|g| (g.pk, g.sk)), &new)?;
+        next.state = stored.state.clone();
+        next.version = stored.version + 1;
+        self.ports.store.put(next, Condition::Version(stored.version)).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::Conflict(format!("authority {authority_id} changed during its renewal")),
+            other => other,
+        })?;
+        tracing::info!(authority_id, old_serial = %old.serial_number, new_serial = %new.serial_number, "authority certificate renewed");
+        Ok(Renewal { old, new, backup_path })
+    }
+
+    async fn reissued(&self, current: &AuthorityRecord) -> Result<IssuedCert> {
+        let signer = self.ports.custody.signer(&current.key).await?;
+        let parent = match &current.parent_authority_id {
+            Some(id) => Some(self.signing(self.get_authority(id).await?).await?),
+            None => None,
+        };
+        let now = now();
+        let mut not_after = add_years(now, current.policy.validity_years)?;
+        if let Some(parent) = &parent {
+            not_after = not_after.min(parent.record.not_after);
+        }
+        let issuer = parent.as_ref().map(|p| p.issuer());
+        ca::reissue(&current.der()?, Serial::random(), now - Duration::seconds(60), not_after, &signer, issuer.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_sit_under_the_authority_by_lowercase_serial() {
+        let key = backup_key("0190a1b2-0000-7000-8000-000000000001", "8A01").unwrap();
+        assert_eq!(key.as_str(), "backups/ca/0190a1b2-0000-7000-8000-000000000001/8a01.pem");
+        assert!(backup_key("../x", "01").is_err());
+    }
+}

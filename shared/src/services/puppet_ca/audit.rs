@@ -1,0 +1,96 @@
+//! The audit trail: every operation (type, certname, actor, time, outcome) appended under
+//! `AUDIT#ca`, newest last; seed 001's `last_operation` is the newest.
+
+use super::{now, PuppetCa};
+use crate::domain::Certname;
+use crate::error::{Error, Result};
+use crate::ports::{Condition, Item, Query};
+use serde::{Deserialize, Serialize};
+
+const PK: &str = "AUDIT#ca";
+
+/// Seed 001 `last_operation.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    /// `PUT /puppet-ca/v1/certificate_request/{certname}`.
+    Submit,
+    /// `DELETE /puppet-ca/v1/certificate_request/{certname}`.
+    DeleteRequest,
+    Sign,
+    Reject,
+    Revoke,
+    Renew,
+}
+
+/// Seed 001 `last_operation.status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// One audited operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    #[serde(rename = "type")]
+    pub kind: OperationKind,
+    /// `None` for operations on the CA itself (renew).
+    pub certname: Option<String>,
+    /// The API key id, [`super::AGENT_ACTOR`] or [`super::AUTOSIGN_ACTOR`].
+    pub actor: String,
+    /// RFC 3339, whole seconds.
+    pub timestamp: String,
+    pub status: Outcome,
+    /// The reason given (reject, revoke), or why the operation failed (its code and message).
+    pub detail: Option<String>,
+}
+
+fn failure_detail(e: &Error) -> String {
+    match e.code() {
+        Some(code) => format!("{code}: {}", e.public_message()),
+        None => e.public_message(),
+    }
+}
+
+impl PuppetCa {
+    /// Records the outcome of `kind` and hands `result` back. A failed audit write is logged,
+    /// never turned into a failure of an operation that already happened.
+    pub(super) async fn audited<T>(&self, kind: OperationKind, certname: Option<&Certname>, actor: &str, detail: Option<&str>, result: Result<T>) -> Result<T> {
+        let (status, detail) = match &result {
+            Ok(_) => (Outcome::Success, detail.map(str::to_owned)),
+            Err(e) => (Outcome::Failure, Some(failure_detail(e))),
+        };
+        let timestamp = crate::services::pki::rfc3339(now());
+        let operation = Operation { kind, certname: certname.map(|c| c.as_str().to_owned()), actor: actor.to_owned(), timestamp, status, detail };
+        tracing::info!(operation = ?operation.kind, certname = ?operation.certname, actor = %operation.actor, status = ?operation.status, "CA operation");
+        if let Err(e) = self.append(&operation).await {
+            tracing::error!(error = %e, operation = ?operation, "could not record a CA operation in the audit trail");
+        }
+        result
+    }
+
+    async fn append(&self, operation: &Operation) -> Result<()> {
+        let sk = format!("{}#{}", operation.timestamp, uuid::Uuid::now_v7());
+        let item = Item::new(PK, sk, serde_json::to_value(operation).map_err(Error::internal)?);
+        self.ports.store.put(item, Condition::Absent).await
+    }
+
+    /// The newest `limit` (1..=1000) operations, newest first.
+    pub async fn audit_trail(&self, limit: u32) -> Result<Vec<Operation>> {
+        let mut query = Query::partition(PK);
+        query.descending = true;
+        query.limit = limit.clamp(1, 1000);
+        let page = self.ports.store.query(query).await?;
+        page.items
+            .iter()
+            .map(|i| serde_json::from_value(i.data.clone()).map_err(|e| Error::internal(format!("corrupt audit record {}: {e}", i.sk))))
+            .collect()
+    }
+
+    /// Seed 001 `last_operation`: the newest operation, if any.
+    pub async fn last_operation(&self) -> Result<Option<Operation>> {
+        Ok(self.audit_trail(1).await?.into_iter().next())
+    }
+}

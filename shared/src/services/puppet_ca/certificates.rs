@@ -1,0 +1,161 @@
+//! The CA's certificates: every certificate of the inventory its authority issued, whichever
+//! API asked for it (seed 001 `GET /api/v1/ca/certificates[/{certname}]`), and revocation
+//! (`DELETE /api/v1/ca/certificates/{certname}`).
+
+use super::audit::OperationKind;
+use super::listing::{Pattern, SortOrder, Window};
+use super::requests::checked_reason;
+use super::{codes, now, unavailable, PuppetCa};
+use crate::domain::Certname;
+use crate::error::{Error, Result};
+use crate::pki::crl::RevocationReason;
+use crate::services::pki::{CertFilter, CertStatus, CertificateRecord, MAX_PAGE};
+use time::OffsetDateTime;
+
+/// Seed 001 certificates `sort_by`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CertSort {
+    #[default]
+    Certname,
+    NotAfter,
+    NotBefore,
+}
+
+impl CertSort {
+    /// Parses `certname`, `not_after` or `not_before`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "certname" => Ok(CertSort::Certname),
+            "not_after" => Ok(CertSort::NotAfter),
+            "not_before" => Ok(CertSort::NotBefore),
+            _ => Err(Error::validation(format!("sort_by must be certname, not_after or not_before, not {raw:?}"))),
+        }
+    }
+}
+
+/// `GET /api/v1/ca/certificates` filters: exact `certname`, `search` pattern, `status`.
+#[derive(Clone, Debug, Default)]
+pub struct CertQuery {
+    pub certname: Option<Certname>,
+    pub search: Option<Pattern>,
+    pub status: Option<CertStatus>,
+    pub sort: CertSort,
+    pub order: SortOrder,
+    pub window: Window,
+}
+
+impl CertQuery {
+    /// Parses seed 001's lowercase `valid`, `expired` or `revoked`.
+    pub fn parse_status(raw: &str) -> Result<CertStatus> {
+        match raw {
+            "valid" => Ok(CertStatus::Valid),
+            "expired" => Ok(CertStatus::Expired),
+            "revoked" => Ok(CertStatus::Revoked),
+            _ => Err(Error::validation(format!("status must be valid, expired or revoked, not {raw:?}"))),
+        }
+    }
+}
+
+/// What a revocation did: every certificate of the certname it revoked.
+#[derive(Clone, Debug)]
+pub struct Revoked {
+    pub certname: String,
+    /// The reason as given (seed 001 `revocation_reason`); the CRL carries the RFC 5280 code
+    /// it names, if it names one, else `unspecified`.
+    pub reason: String,
+    pub revoked_at: OffsetDateTime,
+    pub certificates: Vec<CertificateRecord>,
+}
+
+fn cert_not_found(certname: &Certname) -> Error {
+    Error::NotFound(format!("certificate for {certname}")).with_code(codes::CERT_NOT_FOUND)
+}
+
+fn order(sort: CertSort, a: &CertificateRecord, b: &CertificateRecord) -> std::cmp::Ordering {
+    match sort {
+        CertSort::Certname => a.common_name.cmp(&b.common_name).then(a.not_before.cmp(&b.not_before)),
+        CertSort::NotAfter => a.not_after.cmp(&b.not_after).then_with(|| a.common_name.cmp(&b.common_name)),
+        CertSort::NotBefore => a.not_before.cmp(&b.not_before).then_with(|| a.common_name.cmp(&b.common_name)),
+    }
+}
+
+impl PuppetCa {
+    /// Seed 001 `GET /api/v1/ca/certificates`: the matching page and the total.
+    pub async fn certificates(&self, query: &CertQuery) -> Result<(Vec<CertificateRecord>, usize)> {
+        let now = now();
+        let mut found: Vec<CertificateRecord> = self
+            .issued(query.certname.as_ref())
+            .await?
+            .into_iter()
+            .filter(|c| query.search.as_ref().is_none_or(|p| p.matches(&c.common_name)))
+            .filter(|c| query.status.is_none_or(|s| c.effective_status(now) == s))
+            .collect();
+        found.sort_by(|a, b| query.order.apply(order(query.sort, a, b)).then_with(|| a.serial_number.cmp(&b.serial_number)));
+        Ok(query.window.apply(found))
+    }
+
+    /// The newest certificate of `certname` (Puppet `GET certificate`, seed 001 details),
+    /// revoked or not; else 404 `CERT_NOT_FOUND`.
+    pub async fn certificate(&self, certname: &Certname) -> Result<CertificateRecord> {
+        self.issued(Some(certname)).await?.pop().ok_or_else(|| cert_not_found(certname))
+    }
+
+    /// Revokes every unrevoked certificate of `certname` through the PKI core, which queues
+    /// the CRL publication: 404 `CERT_NOT_FOUND`, 409 `CERT_ALREADY_REVOKED`.
+    pub async fn revoke(&self, certname: &Certname, reason: Option<String>, actor: &str) -> Result<Revoked> {
+        let reason = checked_reason(reason)?.unwrap_or_else(|| "unspecified".into());
+        let result = self.revoke_all(certname, &reason).await;
+        self.audited(OperationKind::Revoke, Some(certname), actor, Some(&reason), result).await
+    }
+
+    async fn revoke_all(&self, certname: &Certname, reason: &str) -> Result<Revoked> {
+        let all = self.issued(Some(certname)).await?;
+        if all.is_empty() {
+            return Err(cert_not_found(certname));
+        }
+        let code = RevocationReason::parse(reason).unwrap_or(RevocationReason::Unspecified);
+        let mut revoked = Vec::new();
+        for cert in all.iter().filter(|c| c.status != CertStatus::Revoked) {
+            match self.pki.revoke(&cert.id, code, Some(reason.to_owned())).await {
+                Ok(record) => revoked.push(record),
+                Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        let Some(first) = revoked.first() else {
+            return Err(Error::Conflict(format!("the certificate of {certname} is already revoked")).with_code(codes::CERT_ALREADY_REVOKED));
+        };
+        let revoked_at = first.revoked_at.unwrap_or_else(now);
+        Ok(Revoked { certname: certname.to_string(), reason: reason.to_owned(), revoked_at, certificates: revoked })
+    }
+
+    /// True if `certname` has a certificate from the CA that is neither revoked nor expired.
+    pub(super) async fn has_valid_certificate(&self, certname: &Certname) -> Result<bool> {
+        let now = now();
+        Ok(self.issued(Some(certname)).await?.iter().any(|c| c.effective_status(now) == CertStatus::Valid))
+    }
+
+    /// Seed 001 `signed_certificates`: the CA's certificates that are neither revoked nor expired.
+    pub(super) async fn valid_count(&self) -> Result<usize> {
+        let now = now();
+        Ok(self.issued(None).await?.iter().filter(|c| c.effective_status(now) == CertStatus::Valid).count())
+    }
+
+    /// The CA's certificates, oldest first: of `certname` only, or all of them.
+    async fn issued(&self, certname: Option<&Certname>) -> Result<Vec<CertificateRecord>> {
+        let issuer_id = self.authority_id().await?;
+        if let Some(certname) = certname {
+            let mut all = self.pki.certificates_by_common_name(certname.as_str()).await?;
+            all.retain(|c| c.issuer_id == issuer_id);
+            return Ok(all);
+        }
+        let filter = CertFilter { issuer_id: Some(issuer_id), ..CertFilter::default() };
+        let (mut all, mut cursor) = self.pki.list_certificates(&filter, MAX_PAGE, None).await?;
+        while let Some(next) = cursor {
+            let (more, after) = self.pki.list_certificates(&filter, MAX_PAGE, Some(&next)).await?;
+            all.extend(more);
+            cursor = after;
+        }
+        Ok(all)
+    }
+}

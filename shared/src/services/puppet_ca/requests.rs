@@ -1,0 +1,291 @@
+//! Certificate requests: stored by Puppet's `PUT /puppet-ca/v1/certificate_request/{certname}`,
+//! listed (seed 001 `GET /api/v1/ca/requests`), rejected (`POST /api/v1/ca/reject/...`) or
+//! withdrawn (`DELETE /puppet-ca/v1/certificate_request/{certname}`).
+
+use super::audit::OperationKind;
+use super::listing::{Pattern, SortOrder, Window};
+use super::{codes, now, PuppetCa, AGENT_ACTOR};
+use crate::domain::Certname;
+use crate::error::{Error, Result};
+use crate::pki::csr::{verify_pem, VerifiedCsr};
+use crate::pki::SubjectName;
+use crate::ports::{Condition, Index, IndexKey, Item, Query, SkRange};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+const SK: &str = "CSR";
+const INDEX_PK: &str = "CSRS";
+/// The longest reject or revoke reason kept.
+const MAX_REASON: usize = 1024;
+
+/// A request's state (the item's `state`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CsrState {
+    #[default]
+    Pending,
+    Signed,
+    Rejected,
+}
+
+impl CsrState {
+    /// The wire and store name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CsrState::Pending => "pending",
+            CsrState::Signed => "signed",
+            CsrState::Rejected => "rejected",
+        }
+    }
+
+    /// Parses `pending`, `signed` or `rejected`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        [CsrState::Pending, CsrState::Signed, CsrState::Rejected]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| Error::validation(format!("status must be pending, signed or rejected, not {raw:?}")))
+    }
+}
+
+/// A certificate request (the item's `data`; `status` comes from its `state`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CsrRecord {
+    pub certname: String,
+    /// SHA-256 over the CSR DER, colon-separated uppercase hex (seed 001 `fingerprint`).
+    pub fingerprint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub request_time: OffsetDateTime,
+    /// The CSR, PEM.
+    pub csr: String,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    /// When it was signed or rejected.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+    #[serde(skip)]
+    pub status: CsrState,
+}
+
+/// What a submission did: the stored request, and whether autosign signed it.
+#[derive(Clone, Debug)]
+pub struct Submitted {
+    pub request: CsrRecord,
+    pub autosigned: bool,
+}
+
+/// Seed 001 requests `sort_by`: `certname` (default) or `request_time`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RequestSort {
+    #[default]
+    Certname,
+    RequestTime,
+}
+
+impl RequestSort {
+    /// Parses `certname` or `request_time`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        match raw {
+            "certname" => Ok(RequestSort::Certname),
+            "request_time" => Ok(RequestSort::RequestTime),
+            _ => Err(Error::validation(format!("sort_by must be certname or request_time, not {raw:?}"))),
+        }
+    }
+}
+
+/// `GET /api/v1/ca/requests` filters (seed 001: `certname` pattern, plus the common `search`,
+/// `status`, `sort_by`, `sort_order`); by default the pending requests by certname.
+#[derive(Clone, Debug, Default)]
+pub struct RequestQuery {
+    pub status: CsrState,
+    pub certname: Option<Pattern>,
+    pub search: Option<Pattern>,
+    pub sort: RequestSort,
+    pub order: SortOrder,
+    pub window: Window,
+}
+
+pub(super) fn encode(record: &CsrRecord, state: CsrState, version: u64) -> Result<Item> {
+    let mut item = Item::new(format!("CSR#{}", record.certname), SK, serde_json::to_value(record).map_err(Error::internal)?);
+    item.gsi1 = Some(IndexKey { pk: INDEX_PK.into(), sk: record.certname.clone() });
+    item.state = Some(state.as_str().into());
+    item.version = version;
+    Ok(item)
+}
+
+fn decode(item: &Item) -> Result<CsrRecord> {
+    let mut record: CsrRecord = serde_json::from_value(item.data.clone()).map_err(|e| Error::internal(format!("corrupt certificate request {}: {e}", item.pk)))?;
+    record.status = CsrState::parse(item.state.as_deref().unwrap_or_default()).map_err(|_| Error::internal(format!("certificate request {} has no valid state", item.pk)))?;
+    Ok(record)
+}
+
+/// A reject or revoke reason: trimmed, empty is none, at most 1024 characters.
+pub(super) fn checked_reason(raw: Option<String>) -> Result<Option<String>> {
+    let reason = raw.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON) {
+        return Err(Error::validation(format!("reason must be at most {MAX_REASON} characters")));
+    }
+    Ok(reason)
+}
+
+fn csr_not_found(certname: &Certname) -> Error {
+    Error::NotFound(format!("certificate request for {certname}")).with_code(codes::CSR_NOT_FOUND)
+}
+
+/// Puppet's checks on a submitted CSR: a certname usable as a CN (RFC 5280 ub-common-name
+/// 64), not `ca`; a verifying signature and an acceptable key; no CA request; CN = certname.
+fn checked_csr(certname: &Certname, pem: &str) -> Result<VerifiedCsr> {
+    if certname.as_str() == "ca" {
+        return Err(Error::validation("certname ca is reserved for the CA's own certificate"));
+    }
+    SubjectName::common_name_only(certname.as_str()).map_err(|_| Error::validation(format!("certname {certname} is longer than the 64 characters of a certificate common name")))?;
+    let csr = verify_pem(pem).map_err(|e| Error::validation(format!("invalid CSR: {}", e.public_message())))?;
+    if csr.requests_ca {
+        return Err(Error::validation("invalid CSR: CA certificates cannot be requested"));
+    }
+    match csr.common_name.as_deref() {
+        Some(cn) if cn == certname.as_str() => Ok(csr),
+        other => Err(Error::validation(format!("Instance name {:?} does not match requested key {:?}", other.unwrap_or_default(), certname.as_str()))),
+    }
+}
+
+impl PuppetCa {
+    /// Stores a pending request (Puppet `PUT certificate_request`). Re-submitting the pending
+    /// CSR is a no-op; another CSR while one is pending, or while the certname has a valid
+    /// certificate, is refused as Puppet does (400). A signed or rejected request is replaced.
+    /// A certname matching `PUPPET_AUTOSIGN` is then signed at once.
+    pub async fn submit(&self, certname: &Certname, pem: &str) -> Result<Submitted> {
+        let result = self.store_request(certname, pem).await;
+        let (request, stored) = self.audited(OperationKind::Submit, Some(certname), AGENT_ACTOR, None, result).await?;
+        let autosigned = stored && self.autosign(certname).await;
+        Ok(Submitted { request, autosigned })
+    }
+
+    async fn store_request(&self, certname: &Certname, pem: &str) -> Result<(CsrRecord, bool)> {
+        let csr = checked_csr(certname, pem)?;
+        let existing = self.csr_item(certname).await?;
+        if let Some((_, current)) = existing.as_ref().filter(|(_, r)| r.status == CsrState::Pending) {
+            if current.fingerprint == csr.fingerprint {
+                return Ok((current.clone(), false));
+            }
+            return Err(Error::validation(format!("{certname} already has a requested certificate; ignoring certificate request")));
+        }
+        if self.has_valid_certificate(certname).await? {
+            return Err(Error::validation(format!("{certname} already has a signed certificate; ignoring certificate request")));
+        }
+        let record = CsrRecord { certname: certname.to_string(), fingerprint: csr.fingerprint, request_time: now(), csr: csr.pem, reason: None, decided_at: None, status: CsrState::Pending };
+        let (condition, version) = match &existing {
+            Some((item, _)) => (Condition::Version(item.version), item.version + 1),
+            None => (Condition::Absent, 1),
+        };
+        match self.ports.store.put(encode(&record, CsrState::Pending, version)?, condition).await {
+            Err(Error::Conflict(_)) => Err(Error::Conflict(format!("the certificate request of {certname} changed meanwhile")).with_code(codes::INVALID_OPERATION)),
+            other => other.map(|()| (record, true)),
+        }
+    }
+
+    /// The pending request (Puppet `GET certificate_request`), else 404 `CSR_NOT_FOUND`.
+    pub async fn pending_request(&self, certname: &Certname) -> Result<CsrRecord> {
+        match self.csr_item(certname).await? {
+            Some((_, record)) if record.status == CsrState::Pending => Ok(record),
+            _ => Err(csr_not_found(certname)),
+        }
+    }
+
+    /// Withdraws the pending request (Puppet `DELETE certificate_request`); 404 if none.
+    pub async fn delete_request(&self, certname: &Certname) -> Result<()> {
+        let result = async {
+            let (item, _) = self.pending_item(certname).await.map_err(|_| csr_not_found(certname))?;
+            self.ports.store.delete(&item.pk, SK, Condition::Version(item.version)).await.map_err(|e| match e {
+                Error::Conflict(_) => csr_not_found(certname),
+                other => other,
+            })
+        }
+        .await;
+        self.audited(OperationKind::DeleteRequest, Some(certname), AGENT_ACTOR, None, result).await
+    }
+
+    /// Seed 001 `POST /api/v1/ca/reject/{certname}`: the pending request turns `rejected`
+    /// (leaving the pending list) and keeps `reason`.
+    pub async fn reject(&self, certname: &Certname, reason: Option<String>, actor: &str) -> Result<CsrRecord> {
+        let reason = checked_reason(reason)?;
+        let result = async {
+            let (item, record) = self.pending_item(certname).await?;
+            let rejected = CsrRecord { reason: reason.clone(), decided_at: Some(now()), status: CsrState::Rejected, ..record };
+            match self.ports.store.put(encode(&rejected, CsrState::Rejected, item.version + 1)?, Condition::Version(item.version)).await {
+                Err(Error::Conflict(_)) => Err(self.after_conflict(certname).await),
+                other => other.map(|()| rejected),
+            }
+        }
+        .await;
+        self.audited(OperationKind::Reject, Some(certname), actor, reason.as_deref(), result).await
+    }
+
+    /// Seed 001 `GET /api/v1/ca/requests`: the matching page and the total.
+    pub async fn requests(&self, query: &RequestQuery) -> Result<(Vec<CsrRecord>, usize)> {
+        let mut found: Vec<CsrRecord> = self
+            .all_requests()
+            .await?
+            .into_iter()
+            .filter(|r| r.status == query.status)
+            .filter(|r| query.certname.as_ref().is_none_or(|p| p.matches(&r.certname)) && query.search.as_ref().is_none_or(|p| p.matches(&r.certname)))
+            .collect();
+        found.sort_by(|a, b| {
+            let by = match query.sort {
+                RequestSort::Certname => a.certname.cmp(&b.certname),
+                RequestSort::RequestTime => a.request_time.cmp(&b.request_time).then_with(|| a.certname.cmp(&b.certname)),
+            };
+            query.order.apply(by)
+        });
+        Ok(query.window.apply(found))
+    }
+
+    /// How many requests wait for a decision.
+    pub(super) async fn pending_count(&self) -> Result<usize> {
+        Ok(self.all_requests().await?.iter().filter(|r| r.status == CsrState::Pending).count())
+    }
+
+    async fn all_requests(&self) -> Result<Vec<CsrRecord>> {
+        let mut query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::All, limit: 1000, cursor: None, descending: false };
+        let mut all = Vec::new();
+        loop {
+            let page = self.ports.store.query(query.clone()).await?;
+            for item in &page.items {
+                all.push(decode(item)?);
+            }
+            match page.cursor {
+                Some(next) => query.cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    pub(super) async fn csr_item(&self, certname: &Certname) -> Result<Option<(Item, CsrRecord)>> {
+        let Some(item) = self.ports.store.get(&format!("CSR#{certname}"), SK).await? else { return Ok(None) };
+        let record = decode(&item)?;
+        Ok(Some((item, record)))
+    }
+
+    /// The request if it is pending; else 404 `CSR_NOT_FOUND`, 409 `CERT_ALREADY_SIGNED` or,
+    /// once rejected, 409 `INVALID_OPERATION` (the agent must submit a new request).
+    pub(super) async fn pending_item(&self, certname: &Certname) -> Result<(Item, CsrRecord)> {
+        match self.csr_item(certname).await? {
+            None => Err(csr_not_found(certname)),
+            Some((_, r)) if r.status == CsrState::Signed => {
+                Err(Error::Conflict(format!("the certificate request of {certname} is already signed")).with_code(codes::CERT_ALREADY_SIGNED))
+            }
+            Some((_, r)) if r.status == CsrState::Rejected => Err(Error::Conflict(format!(
+                "the certificate request of {certname} was rejected; the agent must submit a new one"
+            ))
+            .with_code(codes::INVALID_OPERATION)),
+            Some(found) => Ok(found),
+        }
+    }
+
+    /// Why a conditional write on a pending request lost: what the request is now.
+    pub(super) async fn after_conflict(&self, certname: &Certname) -> Error {
+        match self.pending_item(certname).await {
+            Ok(_) => Error::Conflict(format!("the certificate request of {certname} changed meanwhile")).with_code(codes::INVALID_OPERATION),
+            Err(e) => e,
+        }
+    }
+}
