@@ -101,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .merge(admin_api::router(state.clone()))
+        .merge(ca_api::router(state.clone()))
         .merge(pki_api::router(state.clone()))
         .merge(provision_api::router(state.clone()))
         .merge(with_common_layers(extras, ErrorFormat::Problem, max))

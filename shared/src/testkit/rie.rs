@@ -17,9 +17,11 @@ impl Rie {
     /// Starts `bootstrap` under the emulator with `env`; panics (never skips) without the RIE.
     pub fn start(bootstrap: &str, env: &[(String, String)]) -> Rie {
         let rie = std::env::var(RIE_VAR).unwrap_or_else(|_| panic!("{RIE_VAR} is not set: run the tests through infra/test.sh"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (port, runtime_port) = (free(), free());
         let child = Command::new(rie)
-            .args(["--runtime-interface-emulator-address", &format!("127.0.0.1:{port}"), bootstrap])
+            .args(["--runtime-interface-emulator-address", &format!("127.0.0.1:{port}")])
+            .args(["--runtime-api-address", &format!("127.0.0.1:{runtime_port}"), bootstrap])
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_FUNCTION_NAME", "function")
             .env("LOG_FORMAT", "json")
