@@ -100,9 +100,6 @@ async fn bare_failure(response: Response) -> Failure {
 }
 
 fn certname_of(path: &str) -> Option<String> {
-    if let Some(rest) = path.strip_prefix("/puppet-ca/v1/") {
-        return rest.split_once('/').map(|(_, name)| name.to_owned()).filter(|n| !n.is_empty() && !n.contains('/'));
-    }
     let rest = path.strip_prefix("/api/v1/ca/")?;
     let mut parts = rest.split('/');
     match (parts.next(), parts.next()) {
@@ -204,7 +201,6 @@ mod tests {
     fn puppet_errors_name_the_certname_from_the_path() {
         assert_eq!(certname_of("/api/v1/ca/sign/web01.example"), Some("web01.example".into()));
         assert_eq!(certname_of("/api/v1/ca/status"), None);
-        assert_eq!(certname_of("/puppet-ca/v1/certificate_request/node1"), Some("node1".into()));
         let ctx = Context { certname: Some("web01".into()), ..Context::default() };
         let v = body(ErrorFormat::PuppetCa, &failure(StatusCode::FORBIDDEN), &ctx);
         assert_eq!((v["code"].as_str(), v["details"]["certname"].as_str()), (Some("PERMISSION_DENIED"), Some("web01")));

@@ -9,9 +9,16 @@ use crate::error::{Error, Result};
 use crate::pki::csr::verify_pem;
 use crate::pki::leaf::Template;
 use crate::pki::{DnsName, SubjectName};
-use crate::ports::{Condition, Write};
+use crate::ports::{Condition, Item, Write};
 use crate::services::pki::{AuthorityRecord, CertificateRecord, LeafRequest};
 use time::Duration;
+
+/// How long a signing claim holds a request if its signer dies.
+const CLAIM_SECONDS: i64 = 60;
+
+fn claim_key(certname: &Certname) -> (String, String) {
+    (format!("CSRCLAIM#{certname}"), "CLAIM".to_owned())
+}
 
 /// Validity of a node certificate, within the CA's own (seed 001: 2026-01-22 → 2036-01-20).
 const VALIDITY_DAYS: i64 = 3650;
@@ -45,6 +52,28 @@ impl PuppetCa {
 
     async fn sign_pending(&self, certname: &Certname) -> Result<CertificateRecord> {
         let (item, csr) = self.pending_item(certname).await?;
+        self.claim(certname).await?;
+        let result = self.sign_claimed(certname, item, csr).await;
+        let (pk, sk) = claim_key(certname);
+        if let Err(e) = self.ports.store.delete(&pk, &sk, Condition::Always).await {
+            tracing::warn!(certname = %certname, error = %e, "could not release a signing claim; it expires by itself");
+        }
+        result
+    }
+
+    /// One signer at a time per request: a conditional put of a short-lived claim item, so a
+    /// concurrent sign loses before it signs anything (409 `CERT_ALREADY_SIGNED`).
+    async fn claim(&self, certname: &Certname) -> Result<()> {
+        let (pk, sk) = claim_key(certname);
+        let mut item = Item::new(pk, sk, serde_json::json!({ "certname": certname.as_str() }));
+        item.expires_at = Some(now().unix_timestamp() + CLAIM_SECONDS);
+        match self.ports.store.put(item, Condition::Absent).await {
+            Err(Error::Conflict(_)) => Err(Error::Conflict(format!("the certificate request of {certname} is already being signed")).with_code(codes::CERT_ALREADY_SIGNED)),
+            other => other,
+        }
+    }
+
+    async fn sign_claimed(&self, certname: &Certname, item: Item, csr: CsrRecord) -> Result<CertificateRecord> {
         let ca = self.authority().await?;
         let key = verify_pem(&csr.csr)?.key;
         let request = leaf_request(&ca, certname)?;
