@@ -2,10 +2,10 @@
 //! reject, revoke, lists, details, permissions and the signing race, on the embedded backend
 //! (`::sqlite`) and on the AWS adapters against moto (`::moto`).
 
-#[macro_use]
 mod support;
 
 use serde_json::json;
+use trustplane_core::on_both_backends;
 use support::{assert_error, assert_verifies, openssl, text, Backend};
 use trustplane_core::services::puppet_ca::{CsrState, RequestQuery};
 

@@ -1,9 +1,9 @@
 //! Puppet's agent-facing CA v1 API, autosign, and the CA being unavailable, on the embedded
 //! backend (`::sqlite`) and on the AWS adapters against moto (`::moto`).
 
-#[macro_use]
 mod support;
 
+use trustplane_core::on_both_backends;
 use support::{assert_error, csr, send, text, weak_csr, Backend, Body};
 
 on_both_backends!(

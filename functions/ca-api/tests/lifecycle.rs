@@ -2,10 +2,10 @@
 //! groups in the CA's lists, on the embedded backend (`::sqlite`) and on the AWS adapters
 //! against moto (`::moto`).
 
-#[macro_use]
 mod support;
 
 use serde_json::{json, Value};
+use trustplane_core::on_both_backends;
 use support::{assert_error, assert_verifies, openssl, send, text, Backend, Body};
 use trustplane_core::domain::BlobKey;
 use trustplane_core::pki::Serial;

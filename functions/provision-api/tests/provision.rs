@@ -6,21 +6,7 @@ mod support;
 use http::StatusCode;
 use serde_json::json;
 use support::{csr_pem, mint, openssl_verify, post, Backend};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$name(super::Backend::sqlite().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn moto() {
-                super::$name(super::Backend::moto().await).await
-            }
-        }
-    )*};
-}
+use trustplane_core::on_both_backends;
 
 on_both_backends!(
     valid_key_and_csr_return_200_with_a_certificate_that_verifies_against_ca_cert,

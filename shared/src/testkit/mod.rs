@@ -103,3 +103,22 @@ pub fn replay_through_rie(rie: &rie::Rie, event: &str) -> Answer {
     let body = reply["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(serde_json::Value::Null);
     (status, body)
 }
+
+/// Runs each named `async fn(Backend)` of the calling test crate on the embedded backend
+/// (`<name>::sqlite`) and on the AWS adapters against moto (`<name>::moto`); the caller's
+/// `Backend` provides `async fn sqlite()` and `async fn moto()`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name(super::Backend::sqlite().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn moto() {
+                super::$name(super::Backend::moto().await).await
+            }
+        }
+    )*};
+}

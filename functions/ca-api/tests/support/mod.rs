@@ -15,23 +15,6 @@ use trustplane_core::testkit::{call, local_state, mint_key, moto, Reply};
 use trustplane_core::wiring::Ports;
 use trustplane_core::{Error, Result};
 
-/// Runs each named `async fn(Backend)` on SQLite (`::sqlite`) and on moto (`::moto`).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                super::$name(super::Backend::sqlite().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn moto() {
-                super::$name(super::Backend::moto().await).await
-            }
-        }
-    )*};
-}
-
 /// The ca-api app over one backend family, with a default issuing hierarchy, an admin key
 /// and a `ca:read` key.
 pub struct Backend {
@@ -59,9 +42,7 @@ impl Backend {
     }
 
     pub async fn moto() -> Self {
-        let config = moto::fresh_config().await;
-        let ports = trustplane_core::adapters::aws::ports_with(&moto::sdk_config().await, &config).unwrap();
-        Self::finish(AppState::new(config, ports), None).await
+        Self::finish(moto::state().await, None).await
     }
 
     pub fn pki(&self) -> Pki {

@@ -30,9 +30,7 @@ impl Backend {
     }
 
     pub async fn moto() -> Self {
-        let config = moto::fresh_config().await;
-        let ports = trustplane_core::adapters::aws::ports_with(&moto::sdk_config().await, &config).unwrap();
-        Self::finish(AppState::new(config, ports), None).await
+        Self::finish(moto::state().await, None).await
     }
 
     pub fn pki(&self) -> Pki {
