@@ -17,6 +17,7 @@ use trustplane_core::jobs::{Job, JobHandler};
 use trustplane_core::services::api_keys::KeyName;
 use trustplane_core::services::default_issuer;
 use trustplane_core::services::pki::Pki;
+use trustplane_core::services::tenants::Tenants;
 use trustplane_core::Error;
 
 /// `serve` flags.
@@ -36,13 +37,19 @@ pub const ADMIN_KEY_FILE: &str = "admin-api-key";
 /// Dispatches queued jobs to the workers (the same code the SQS-triggered functions run).
 pub struct Workers {
     crl: crl_publisher::CrlWorker,
+    tenants: tenant_worker::TenantWorker,
 }
 
 #[async_trait]
 impl JobHandler for Workers {
     async fn handle(&self, body: &str) -> trustplane_core::Result<()> {
+        self.handle_delivery(body, 1).await
+    }
+
+    async fn handle_delivery(&self, body: &str, receive_count: u32) -> trustplane_core::Result<()> {
         match Job::from_body(body)? {
             Job::PublishCrl { .. } => self.crl.handle(body).await,
+            Job::ProvisionTenant { .. } | Job::NotifyTenant { .. } => self.tenants.handle_delivery(body, receive_count).await,
         }
     }
 }
@@ -61,13 +68,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(default_issuer = %issuer, "default issuing authority");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let refresh = tokio::spawn(republish_crls(pki.clone(), state.config.crl_validity_hours, stop_rx.clone()));
-    let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki) });
+    let tenants = Tenants::new(&state.ports, state.config.clone());
+    let sweep = tokio::spawn(sweep_tenants(tenants.clone(), stop_rx.clone()));
+    let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki), tenants: tenant_worker::TenantWorker::new(tenants) });
     let drain = queue.map(|q| tokio::spawn(q.run(workers, stop_rx)));
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), "trustplane serving");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = refresh.await;
+    let _ = sweep.await;
     if let Some(drain) = drain {
         let _ = drain.await;
     }
@@ -92,6 +103,23 @@ async fn republish_crls(pki: Pki, validity_hours: u32, mut stop: tokio::sync::wa
     }
 }
 
+/// What the template's `Sweep` schedule does on AWS: every minute, re-enqueue tenants stuck in
+/// `QUEUED`/`Provisioning` past `TENANT_STUCK_AFTER_SECONDS` (a lost job, a crashed worker).
+async fn sweep_tenants(tenants: Tenants, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(60);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = tenants.sweep().await {
+                    tracing::error!(error = %e, "tenant sweep failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 /// Every group's routes, `/health`, published blobs, and a problem+json 404 for the rest.
 pub fn app(state: AppState) -> Router {
     let max = state.config.max_body_bytes;
@@ -104,6 +132,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ca_api::router(state.clone()))
         .merge(pki_api::router(state.clone()))
         .merge(provision_api::router(state.clone()))
+        .merge(tenants_api::router(state.clone()))
         .merge(with_common_layers(extras, ErrorFormat::Problem, max))
 }
 

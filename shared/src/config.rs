@@ -4,6 +4,10 @@
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 
+mod tenants;
+
+pub use tenants::TenantConfig;
+
 /// Which family of adapters backs the ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -59,6 +63,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `LOG_FORMAT`: `json` or `text` (default `json` on Lambda, `text` elsewhere).
     pub log_format: LogFormat,
+    /// Seed 003's settings (`TENANT_*`, `TRUST_FORWARDED_FOR`).
+    pub tenants: TenantConfig,
 }
 
 impl Config {
@@ -98,7 +104,9 @@ impl Config {
             None => 90,
         };
         let puppet_autosign = autosign_globs(get("PUPPET_AUTOSIGN").as_deref().unwrap_or(""))?;
+        let tenants = TenantConfig::from_lookup(&get)?;
         Ok(Config {
+            tenants,
             agent_cert_validity_days,
             puppet_autosign,
             crl_base_url: get("CRL_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| public_base_url.clone()),

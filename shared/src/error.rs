@@ -37,6 +37,15 @@ pub enum Error {
     /// An error with a contract-specific machine code (e.g. seed 001's `CSR_NOT_FOUND`).
     #[error("{1}")]
     Coded(&'static str, Box<Error>),
+    /// An error with a contract-specific problem title (e.g. seed 003's "Slug Already Exists").
+    #[error("{1}")]
+    Titled(&'static str, Box<Error>),
+    /// Several invalid fields at once: field name → messages (seed 003's `errors` map).
+    #[error("One or more validation errors occurred.")]
+    Fields(std::collections::BTreeMap<String, Vec<String>>),
+    /// Too many requests from one client; retry after this many seconds (429, `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
 }
 
 /// Result alias used across the core.
@@ -67,14 +76,16 @@ impl Error {
             Error::UnsupportedMediaType(_) => S::UNSUPPORTED_MEDIA_TYPE,
             Error::Unavailable(_) => S::SERVICE_UNAVAILABLE,
             Error::Internal(_) => S::INTERNAL_SERVER_ERROR,
-            Error::Coded(_, inner) => inner.status(),
+            Error::Coded(_, inner) | Error::Titled(_, inner) => inner.status(),
+            Error::Fields(_) => S::BAD_REQUEST,
+            Error::TooManyRequests { .. } => S::TOO_MANY_REQUESTS,
         }
     }
 
     /// True for faults a client may retry (seed 002's `retryable`).
     pub fn retryable(&self) -> bool {
         match self {
-            Error::Coded(_, inner) => inner.retryable(),
+            Error::Coded(_, inner) | Error::Titled(_, inner) => inner.retryable(),
             other => matches!(other, Error::Unavailable(_) | Error::Internal(_)),
         }
     }
@@ -88,6 +99,39 @@ impl Error {
     pub fn code(&self) -> Option<&'static str> {
         match self {
             Error::Coded(code, _) => Some(code),
+            Error::Titled(_, inner) => inner.code(),
+            _ => None,
+        }
+    }
+
+    /// Attaches a contract-specific problem title.
+    pub fn titled(self, title: &'static str) -> Self {
+        Error::Titled(title, Box::new(self))
+    }
+
+    /// The contract-specific problem title, if one was attached.
+    pub fn title(&self) -> Option<&'static str> {
+        match self {
+            Error::Titled(title, _) => Some(title),
+            Error::Coded(_, inner) => inner.title(),
+            _ => None,
+        }
+    }
+
+    /// The invalid fields of an [`Error::Fields`].
+    pub fn fields(&self) -> Option<&std::collections::BTreeMap<String, Vec<String>>> {
+        match self {
+            Error::Fields(fields) => Some(fields),
+            Error::Coded(_, inner) | Error::Titled(_, inner) => inner.fields(),
+            _ => None,
+        }
+    }
+
+    /// Seconds a client should wait before retrying (`Retry-After`), for 429s.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+            Error::Coded(_, inner) | Error::Titled(_, inner) => inner.retry_after(),
             _ => None,
         }
     }
@@ -97,6 +141,10 @@ impl Error {
         match self {
             Error::Unavailable(_) => "service temporarily unavailable".into(),
             Error::Internal(_) => "internal server error".into(),
+            Error::Titled(_, inner) => match inner.as_ref() {
+                Error::Conflict(detail) => detail.clone(),
+                other => other.public_message(),
+            },
             Error::Coded(_, inner) => inner.public_message(),
             other => other.to_string(),
         }

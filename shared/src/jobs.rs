@@ -19,6 +19,10 @@ pub enum Job {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         requested_at: Option<i64>,
     },
+    /// Run (or resume) the provisioning of one tenant (seed 003).
+    ProvisionTenant { tenant_id: String },
+    /// Deliver the webhook of a tenant that reached `status` (`Active`/`Failed`) in `run`.
+    NotifyTenant { tenant_id: String, status: String, run: u32 },
 }
 
 impl Job {
@@ -38,6 +42,13 @@ impl Job {
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     async fn handle(&self, body: &str) -> Result<()>;
+
+    /// Handles delivery number `receive_count` (1 on the first) of `body`; handlers that act
+    /// differently on the last allowed delivery override this.
+    async fn handle_delivery(&self, body: &str, receive_count: u32) -> Result<()> {
+        let _ = receive_count;
+        self.handle(body).await
+    }
 }
 
 /// Runs every record of an SQS batch concurrently and names the failed ones, so that only
@@ -45,8 +56,9 @@ pub trait JobHandler: Send + Sync {
 pub async fn process_sqs_batch(event: SqsEvent, handler: &dyn JobHandler) -> SqsBatchResponse {
     let runs = event.records.into_iter().map(|record| async move {
         let id = record.message_id.clone().unwrap_or_default();
+        let receive_count = record.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         let outcome = match record.body.as_deref() {
-            Some(body) => handler.handle(body).await,
+            Some(body) => handler.handle_delivery(body, receive_count).await,
             None => Err(Error::validation("message without body")),
         };
         (id, outcome)

@@ -6,6 +6,10 @@ use crate::error::Result;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+mod tenants;
+
+pub use tenants::{MacKey, TenantDatabases, TenantDbInfo, TenantTags};
+
 /// A secondary index key (DynamoDB `GSI1PK`/`GSI1SK`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexKey {

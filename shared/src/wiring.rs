@@ -1,6 +1,6 @@
 //! The set of ports a function or `serve` runs on, chosen once at start from [`Config`].
 
-use crate::ports::{Blobs, KeyCustody, Queue, Store};
+use crate::ports::{Blobs, KeyCustody, MacKey, Queue, Store, TenantDatabases};
 use std::sync::Arc;
 
 /// Every port, behind its narrow trait.
@@ -8,8 +8,15 @@ use std::sync::Arc;
 pub struct Ports {
     pub store: Arc<dyn Store>,
     pub custody: Arc<dyn KeyCustody>,
+    /// The job queue (CRL publication).
     pub queue: Arc<dyn Queue>,
+    /// The tenant worker's queue (seed 003); the same in-process queue in `serve`.
+    pub tenant_queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn Blobs>,
+    /// The confirm-token HMAC key (seed 003).
+    pub mac: Arc<dyn MacKey>,
+    /// The per-tenant databases (seed 003).
+    pub tenant_dbs: Arc<dyn TenantDatabases>,
 }
 
 /// Opens the ports the configuration names. The embedded backend also returns its queue, which

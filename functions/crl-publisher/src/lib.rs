@@ -94,6 +94,10 @@ impl CrlWorker {
             let id = record.message_id.unwrap_or_default();
             match record.body.as_deref().ok_or_else(|| Error::validation("message without body")).and_then(Job::from_body) {
                 Ok(Job::PublishCrl { authority_id, requested_at }) => groups.entry(authority_id).or_default().add(id, requested_at),
+                Ok(other) => {
+                    tracing::error!(message_id = %id, job = ?other, "not a CRL job");
+                    response.batch_item_failures.push(failure(id));
+                }
                 Err(e) => {
                     tracing::error!(message_id = %id, error = %e, "unreadable job");
                     response.batch_item_failures.push(failure(id));
@@ -131,6 +135,7 @@ impl JobHandler for CrlWorker {
     async fn handle(&self, body: &str) -> Result<()> {
         match Job::from_body(body)? {
             Job::PublishCrl { authority_id, requested_at } => self.publish(&authority_id, requested_at).await,
+            other => Err(Error::validation(format!("not a CRL job: {other:?}"))),
         }
     }
 }

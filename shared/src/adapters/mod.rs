@@ -2,3 +2,5 @@
 
 pub mod aws;
 pub mod local;
+pub mod tenant_data;
+pub mod webhook;

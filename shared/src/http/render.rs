@@ -21,8 +21,12 @@ pub enum ErrorFormat {
     PuppetCa,
     /// Seed 002: the `success`/`error`/`correlation_id`/`timestamp` envelope.
     Envelope,
-    /// Seeds 003/004: RFC 9457 (formerly 7807) `application/problem+json`.
+    /// Seed 004 and the operator APIs: RFC 9457 (formerly 7807) `application/problem+json`.
     Problem,
+    /// Seed 003: RFC 7807 problem details exactly as its ASP.NET service writes them: `type` is
+    /// the RFC 7231/7235/6585 section of the status, `title` the seed's title, and validation
+    /// failures are `ValidationProblemDetails` with an `errors` map.
+    TenantProblem,
 }
 
 /// What a failed response carries until the group's middleware renders it.
@@ -32,6 +36,18 @@ pub struct Failure {
     pub message: String,
     pub code: Option<&'static str>,
     pub retryable: bool,
+    /// A contract-specific title (seed 003).
+    pub title: Option<&'static str>,
+    /// Invalid fields → messages (seed 003's `errors`).
+    pub fields: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Seconds for the `Retry-After` header (429).
+    pub retry_after: Option<u64>,
+}
+
+impl Failure {
+    fn plain(status: StatusCode, message: String, retryable: bool) -> Self {
+        Failure { status, message, code: None, retryable, title: None, fields: None, retry_after: None }
+    }
 }
 
 impl IntoResponse for Error {
@@ -40,7 +56,15 @@ impl IntoResponse for Error {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let failure = Failure { status, message: self.public_message(), code: self.code(), retryable: self.retryable() };
+        let failure = Failure {
+            status,
+            message: self.public_message(),
+            code: self.code(),
+            retryable: self.retryable(),
+            title: self.title(),
+            fields: self.fields().cloned(),
+            retry_after: self.retry_after(),
+        };
         let mut response = render(ErrorFormat::Problem, &failure, &Context::default());
         response.extensions_mut().insert(failure);
         response
@@ -93,10 +117,9 @@ async fn bare_failure(response: Response) -> Failure {
     };
     if status.is_server_error() {
         tracing::error!(status = status.as_u16(), body = %text, "unrendered server error");
-        let message = "internal server error".to_owned();
-        return Failure { status, message, code: None, retryable: true };
+        return Failure::plain(status, "internal server error".to_owned(), true);
     }
-    Failure { status, message, code: None, retryable: false }
+    Failure::plain(status, message, false)
 }
 
 fn certname_of(path: &str) -> Option<String> {
@@ -150,9 +173,10 @@ fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
             "correlation_id": ctx.correlation_id,
             "timestamp": now_rfc3339(),
         }),
+        ErrorFormat::TenantProblem => tenant_problem(f),
         ErrorFormat::Problem => json!({
             "type": "about:blank",
-            "title": f.status.canonical_reason().unwrap_or("Error"),
+            "title": f.title.unwrap_or_else(|| f.status.canonical_reason().unwrap_or("Error")),
             "status": f.status.as_u16(),
             "detail": f.message,
             "instance": ctx.path,
@@ -160,6 +184,38 @@ fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
             "correlation_id": ctx.correlation_id,
         }),
     }
+}
+
+/// The RFC section ASP.NET Core names as a status's problem `type`.
+fn problem_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "https://tools.ietf.org/html/rfc7231#section-6.5.1",
+        401 => "https://tools.ietf.org/html/rfc7235#section-3.1",
+        403 => "https://tools.ietf.org/html/rfc7231#section-6.5.3",
+        404 => "https://tools.ietf.org/html/rfc7231#section-6.5.4",
+        405 => "https://tools.ietf.org/html/rfc7231#section-6.5.5",
+        409 => "https://tools.ietf.org/html/rfc7231#section-6.5.8",
+        413 => "https://tools.ietf.org/html/rfc7231#section-6.5.11",
+        415 => "https://tools.ietf.org/html/rfc7231#section-6.5.13",
+        422 => "https://tools.ietf.org/html/rfc4918#section-11.2",
+        429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        503 => "https://tools.ietf.org/html/rfc7231#section-6.6.4",
+        _ => "https://tools.ietf.org/html/rfc7231#section-6.6.1",
+    }
+}
+
+fn tenant_problem(f: &Failure) -> Value {
+    let status = f.status.as_u16();
+    if let Some(fields) = &f.fields {
+        return json!({
+            "type": problem_type(f.status),
+            "title": "One or more validation errors occurred.",
+            "status": status,
+            "errors": fields,
+        });
+    }
+    let title = f.title.map(str::to_owned).unwrap_or_else(|| f.status.canonical_reason().unwrap_or("Error").to_owned());
+    json!({ "type": problem_type(f.status), "title": title, "status": status, "detail": f.message })
 }
 
 fn envelope_title(code: &str) -> String {
@@ -170,11 +226,14 @@ fn envelope_title(code: &str) -> String {
 
 fn render(format: ErrorFormat, f: &Failure, ctx: &Context) -> Response {
     let content_type = match format {
-        ErrorFormat::Problem => "application/problem+json",
+        ErrorFormat::Problem | ErrorFormat::TenantProblem => "application/problem+json",
         _ => "application/json",
     };
     let mut response = (f.status, body(format, f, ctx).to_string()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(secs) = f.retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     response
 }
 
@@ -183,7 +242,19 @@ mod tests {
     use super::*;
 
     fn failure(status: StatusCode) -> Failure {
-        Failure { status, message: "bad thing".into(), code: None, retryable: false }
+        Failure::plain(status, "bad thing".into(), false)
+    }
+
+    #[test]
+    fn tenant_problems_carry_the_seed_type_title_and_detail_only() {
+        let mut f = failure(StatusCode::CONFLICT);
+        f.title = Some("Slug Already Exists");
+        let v = body(ErrorFormat::TenantProblem, &f, &Context::default());
+        let want = json!({"type": "https://tools.ietf.org/html/rfc7231#section-6.5.8", "title": "Slug Already Exists", "status": 409, "detail": "bad thing"});
+        assert_eq!(v, want);
+        f.fields = Some([("slug".to_owned(), vec!["x".to_owned()])].into_iter().collect());
+        let v = body(ErrorFormat::TenantProblem, &f, &Context::default());
+        assert_eq!((v["errors"]["slug"][0].as_str(), v.get("detail")), (Some("x"), None));
     }
 
     #[test]

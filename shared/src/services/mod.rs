@@ -5,3 +5,5 @@ pub mod pki;
 pub mod default_issuer;
 pub mod provisioning;
 pub mod puppet_ca;
+pub mod rate_limit;
+pub mod tenants;

@@ -16,6 +16,10 @@ pub const ENDPOINT_VAR: &str = "TRUSTPLANE_TEST_AWS_ENDPOINT";
 pub struct Backend {
     pub ports: Ports,
     pub kind: Kind,
+    /// The configuration the ports were built from (on moto, as bootstrap completed it).
+    pub config: Config,
+    /// moto's SDK configuration, for tests that inspect AWS resources directly.
+    pub sdk: Option<SdkConfig>,
 }
 
 /// The backend family and its extra handles.
@@ -33,10 +37,10 @@ impl Backend {
         let data_dir = dir.path().display().to_string();
         let config = config(&[("TRUSTPLANE_BACKEND", "local"), ("TRUSTPLANE_DATA_DIR", &data_dir)]);
         let (ports, queue) = local::open(&config).expect("open embedded backend");
-        Backend { ports, kind: Kind::Sqlite { queue, _dir: dir } }
+        Backend { ports, kind: Kind::Sqlite { queue, _dir: dir }, config, sdk: None }
     }
 
-    /// The AWS adapters on moto, with a table, bucket, queue and KMS alias prefix of their own.
+    /// The AWS adapters on moto, with a table, bucket, queues and KMS alias prefix of their own.
     pub async fn moto() -> Backend {
         let sdk = moto_sdk_config().await;
         let run = uuid::Uuid::new_v4().simple().to_string();
@@ -52,8 +56,8 @@ impl Backend {
         ]);
         let config = aws::bootstrap::create_resources_with(&sdk, &config).await.expect("create moto resources");
         let ports = aws::ports_with(&sdk, &config).expect("AWS adapters");
-        let kind = Kind::Moto { sqs: aws_sdk_sqs::Client::new(&sdk), queue_url: config.job_queue_url };
-        Backend { ports, kind }
+        let kind = Kind::Moto { sqs: aws_sdk_sqs::Client::new(&sdk), queue_url: config.job_queue_url.clone() };
+        Backend { ports, kind, config, sdk: Some(sdk) }
     }
 }
 

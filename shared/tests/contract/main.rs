@@ -7,6 +7,7 @@ mod blobs;
 mod custody;
 mod queue;
 mod store;
+mod tenants;
 
 /// One test per backend for each `check => sqlite_name, moto_name;` line; `check` is an
 /// `async fn(backend::Backend)`.
@@ -65,4 +66,17 @@ contract_tests! {
     blobs::a_stored_blob_reads_back_and_a_missing_one_is_none
         => sqlite_a_stored_blob_reads_back_and_a_missing_one_is_none,
            moto_a_stored_blob_reads_back_and_a_missing_one_is_none;
+    tenants::mac_tags_verify_and_any_flipped_byte_is_refused
+        => sqlite_mac_tags_verify_and_any_flipped_byte_is_refused, moto_mac_tags_verify_and_any_flipped_byte_is_refused;
+    tenants::mac_of_the_same_message_is_stable_and_differs_per_message
+        => sqlite_mac_of_the_same_message_is_stable_and_differs_per_message,
+           moto_mac_of_the_same_message_is_stable_and_differs_per_message;
+    tenants::tenant_database_is_created_migrated_and_seeded_idempotently
+        => sqlite_tenant_database_is_created_migrated_and_seeded_idempotently,
+           moto_tenant_database_is_created_migrated_and_seeded_idempotently;
+    tenants::migrate_and_seed_on_a_missing_database_are_not_found
+        => sqlite_migrate_and_seed_on_a_missing_database_are_not_found,
+           moto_migrate_and_seed_on_a_missing_database_are_not_found;
+    tenants::drop_removes_the_database_and_is_idempotent
+        => sqlite_drop_removes_the_database_and_is_idempotent, moto_drop_removes_the_database_and_is_idempotent;
 }

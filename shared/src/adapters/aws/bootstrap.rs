@@ -1,8 +1,9 @@
 //! Creates, idempotently, the AWS resources the adapters use outside CloudFormation: the
-//! DynamoDB table, the S3 bucket and the SQS queue (tests against moto, `trustplane admin`).
+//! DynamoDB table, the S3 bucket, the job and tenant SQS queues and the confirm-token KMS
+//! HMAC key (tests against moto, `trustplane admin`).
 
 use super::{sdk_config, sdk_error};
-use crate::config::Config;
+use crate::config::{Config, TenantConfig};
 use crate::error::{Error, Result};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::client::Waiters as _;
@@ -12,6 +13,9 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
+use aws_sdk_kms::operation::create_alias::CreateAliasError;
+use aws_sdk_kms::operation::describe_key::DescribeKeyError;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use std::time::Duration;
@@ -20,13 +24,16 @@ use std::time::Duration;
 const TABLE_WAIT: Duration = Duration::from_secs(300);
 
 /// Creates the resources of `config` with the SDK configuration from the environment;
-/// returns `config` with `job_queue_url` filled in.
+/// returns `config` with `job_queue_url`, `tenants.queue_url` and `tenants.token_key_id`
+/// filled in.
 pub async fn create_resources(config: &Config) -> Result<Config> {
     create_resources_with(&sdk_config().await, config).await
 }
 
-/// [`create_resources`] with an explicit SDK configuration. The queue is named after the
-/// last segment of `job_queue_url`, or `<stack_name>-jobs` when that is empty.
+/// [`create_resources`] with an explicit SDK configuration. The job queue is named after the
+/// last segment of `job_queue_url`, or `<stack_name>-jobs` when that is empty; the tenant
+/// queue likewise after `tenants.queue_url`, or `<stack_name>-tenants`. Without a
+/// `tenants.token_key_id`, the key aliased [`token_key_alias`] is used, created if needed.
 pub async fn create_resources_with(sdk: &SdkConfig, config: &Config) -> Result<Config> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     create_table(&dynamodb, &config.table_name).await?;
@@ -34,19 +41,38 @@ pub async fn create_resources_with(sdk: &SdkConfig, config: &Config) -> Result<C
     let s3_config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_force_path_style).build();
     let region = sdk.region().map(|r| r.as_ref().to_owned());
     create_bucket(&aws_sdk_s3::Client::from_conf(s3_config), &config.blob_bucket, region.as_deref()).await?;
-    let queue_name = match config.job_queue_url.rsplit('/').next() {
-        Some(name) if !name.is_empty() => name.to_owned(),
-        _ => format!("{}-jobs", config.stack_name),
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let job_queue_url = create_queue(&sqs, &queue_name(&config.job_queue_url, &config.stack_name, "jobs")).await?;
+    let tenant_queue = queue_name(&config.tenants.queue_url, &config.stack_name, "tenants");
+    let queue_url = create_queue(&sqs, &tenant_queue).await?;
+    let token_key_id = match config.tenants.token_key_id.as_str() {
+        "" => token_key(&aws_sdk_kms::Client::new(sdk), config).await?,
+        key_id => key_id.to_owned(),
     };
-    let job_queue_url = create_queue(&aws_sdk_sqs::Client::new(sdk), &queue_name).await?;
-    Ok(Config { job_queue_url, ..config.clone() })
+    let tenants = TenantConfig { queue_url, token_key_id, ..config.tenants.clone() };
+    Ok(Config { job_queue_url, tenants, ..config.clone() })
 }
 
-fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement> {
+/// The alias of the stack's confirm-token key: `<kms_alias_prefix>-tenant-token`.
+pub fn token_key_alias(config: &Config) -> String {
+    format!("{}-tenant-token", config.kms_alias_prefix)
+}
+
+/// The last segment of `url`, or `<stack>-<suffix>` when `url` is empty.
+fn queue_name(url: &str, stack: &str, suffix: &str) -> String {
+    match url.rsplit('/').next() {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => format!("{stack}-{suffix}"),
+    }
+}
+
+/// A DynamoDB key schema element.
+pub(super) fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement> {
     KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(Error::internal)
 }
 
-fn string_attribute(name: &str) -> Result<AttributeDefinition> {
+/// A DynamoDB string attribute definition.
+pub(super) fn string_attribute(name: &str) -> Result<AttributeDefinition> {
     let builder = AttributeDefinition::builder().attribute_name(name);
     builder.attribute_type(ScalarAttributeType::S).build().map_err(Error::internal)
 }
@@ -133,4 +159,45 @@ async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, region: Option
 async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> Result<String> {
     let out = client.create_queue().queue_name(name).send().await.map_err(|e| sdk_error("CreateQueue", e))?;
     out.queue_url().map(str::to_owned).ok_or_else(|| Error::internal("CreateQueue returned no queue URL"))
+}
+
+/// The id of the key aliased [`token_key_alias`]; when there is none, KMS `CreateKey`
+/// (`HMAC_256`, `GENERATE_VERIFY_MAC`, tagged `trustplane:stack`) and `CreateAlias`. When
+/// another process wins the alias, the new key is scheduled for deletion and theirs is used.
+async fn token_key(client: &aws_sdk_kms::Client, config: &Config) -> Result<String> {
+    let alias = token_key_alias(config);
+    if let Some(key_id) = aliased_key(client, &alias).await? {
+        return Ok(key_id);
+    }
+    let stack_tag = aws_sdk_kms::types::Tag::builder().tag_key("trustplane:stack").tag_value(&config.stack_name);
+    let out = client
+        .create_key()
+        .key_spec(KeySpec::Hmac256)
+        .key_usage(KeyUsageType::GenerateVerifyMac)
+        .description("Trustplane tenant confirm-token HMAC key")
+        .tags(stack_tag.build().map_err(Error::internal)?)
+        .send()
+        .await
+        .map_err(|e| sdk_error("CreateKey", e))?;
+    let key_id = out.key_metadata().ok_or_else(|| Error::internal("CreateKey returned no key metadata"))?.key_id();
+    match client.create_alias().alias_name(&alias).target_key_id(key_id).send().await {
+        Ok(_) => Ok(key_id.to_owned()),
+        Err(e) if matches!(e.as_service_error(), Some(CreateAliasError::AlreadyExistsException(_))) => {
+            let discarded = client.schedule_key_deletion().key_id(key_id).pending_window_in_days(7).send().await;
+            if let Err(e) = discarded {
+                tracing::warn!(key_id, error = %sdk_error("ScheduleKeyDeletion", e), "could not discard unaliased KMS key");
+            }
+            aliased_key(client, &alias).await?.ok_or_else(|| Error::internal(format!("KMS alias {alias} vanished")))
+        }
+        Err(e) => Err(sdk_error("CreateAlias", e)),
+    }
+}
+
+/// KMS `DescribeKey` of `alias`: the key id, or `None` when the alias does not exist.
+async fn aliased_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<Option<String>> {
+    match client.describe_key().key_id(alias).send().await {
+        Ok(out) => Ok(out.key_metadata().map(|m| m.key_id().to_owned())),
+        Err(e) if matches!(e.as_service_error(), Some(DescribeKeyError::NotFoundException(_))) => Ok(None),
+        Err(e) => Err(sdk_error("DescribeKey", e)),
+    }
 }

@@ -4,11 +4,15 @@
 pub mod bootstrap;
 mod dynamodb;
 mod kms;
+mod kms_mac;
 mod s3;
 mod sqs;
+mod tenant_tables;
 
 pub use dynamodb::DynamoStore;
 pub use kms::{KmsCustody, KmsSign};
+pub use kms_mac::KmsMac;
+pub use tenant_tables::DynamoTenantDatabases;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;
 
@@ -38,15 +42,15 @@ pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<Ports> {
         return Err(Error::internal("no AWS region configured (set AWS_REGION)"));
     }
     let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_force_path_style).build();
+    let (dynamodb, kms, sqs) = (aws_sdk_dynamodb::Client::new(sdk), aws_sdk_kms::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
     Ok(Ports {
-        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone())),
-        custody: Arc::new(KmsCustody::new(
-            aws_sdk_kms::Client::new(sdk),
-            config.kms_alias_prefix.clone(),
-            config.stack_name.clone(),
-        )),
-        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), config.job_queue_url.clone())),
+        store: Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone())),
+        custody: Arc::new(KmsCustody::new(kms.clone(), config.kms_alias_prefix.clone(), config.stack_name.clone())),
+        queue: Arc::new(SqsQueue::new(sqs.clone(), config.job_queue_url.clone())),
+        tenant_queue: Arc::new(SqsQueue::new(sqs, config.tenants.queue_url.clone())),
         blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), config.blob_bucket.clone())),
+        mac: Arc::new(KmsMac::new(kms, config.tenants.token_key_id.clone())),
+        tenant_dbs: Arc::new(DynamoTenantDatabases::new(dynamodb)),
     })
 }
 

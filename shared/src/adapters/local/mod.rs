@@ -2,13 +2,17 @@
 
 mod dir;
 mod keyfile;
+mod mac;
 mod queue;
 mod sqlite;
+mod tenant_db;
 
 pub use dir::DirBlobs;
 pub use keyfile::{KeyFileCustody, LocalSign};
 pub use queue::{DrainReport, LocalQueue, DEAD_LETTER_PARTITION, QUEUE_PARTITION};
+pub use mac::KeyFileMac;
 pub use sqlite::SqliteStore;
+pub use tenant_db::SqliteTenantDatabases;
 
 use crate::error::{Error, Result};
 use crate::wiring::Ports;
@@ -16,7 +20,8 @@ use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 /// Opens (creating if needed) everything under `config.data_dir` (mode 0700): the database
-/// `trustplane.db`, the key directory `keys/` and the blob directory `blobs/`. Returns the
+/// `trustplane.db`, the key directory `keys/`, the blob directory `blobs/`, the confirm-token
+/// key `tenant-token.key` and the tenant databases' directory `tenants/`. Returns the
 /// ports and the queue, which the caller drains with [`LocalQueue::run`].
 pub fn open(config: &crate::config::Config) -> Result<(Ports, Arc<LocalQueue>)> {
     let dir = &config.data_dir;
@@ -26,12 +31,15 @@ pub fn open(config: &crate::config::Config) -> Result<(Ports, Arc<LocalQueue>)> 
         .create(dir)
         .map_err(|e| Error::internal(format!("cannot create data directory {}: {e}", dir.display())))?;
     let store = Arc::new(SqliteStore::open(&dir.join("trustplane.db"))?);
-    let queue = Arc::new(LocalQueue::new(store.clone()));
+    let queue = Arc::new(LocalQueue::new(store.clone()).with_max_attempts(config.tenants.max_receives));
     let ports = Ports {
         store,
         custody: Arc::new(KeyFileCustody::new(dir.join("keys"))?),
         queue: queue.clone(),
+        tenant_queue: queue.clone(),
         blobs: Arc::new(DirBlobs::new(dir.join("blobs"))?),
+        mac: Arc::new(KeyFileMac::open(&dir.join("tenant-token.key"))?),
+        tenant_dbs: Arc::new(SqliteTenantDatabases::new(dir.join("tenants"))?),
     };
     Ok((ports, queue))
 }

@@ -126,8 +126,9 @@ impl LocalQueue {
     }
 
     async fn run_job(&self, job: Item, handler: &dyn JobHandler) -> Result<Outcome> {
+        let attempt = job.data.get("attempts").and_then(|a| a.as_u64()).unwrap_or(0) + 1;
         let outcome = match job.data.get("body").and_then(|b| b.as_str()) {
-            Some(body) => handler.handle(body).await,
+            Some(body) => handler.handle_delivery(body, u32::try_from(attempt).unwrap_or(u32::MAX)).await,
             None => Err(Error::internal("queued job without a body")),
         };
         let written = match outcome {
