@@ -53,6 +53,18 @@ fi
 "$VENV/bin/sam" --version
 
 # ---------------------------------------------------------------------------
+section "Debian packages (jq for the seed 003 bash client)"
+missing=()
+for tool in jq curl openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]}"
+  SUDO=""; [[ "$(id -u)" == 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || die "could not install ${missing[*]} (Debian: apt-get install ${missing[*]})"
+fi
+jq --version
+
+# ---------------------------------------------------------------------------
 section "Lint template.yaml (cfn-lint, sam validate --lint, translated template)"
 infra/lint.sh
 

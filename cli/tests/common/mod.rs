@@ -29,6 +29,14 @@ impl Server {
     /// As [`Server::start`], with extra environment variables.
     pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Self::start_on(port, data_dir, env)
+    }
+
+    /// As [`Server::start_with`], on a fixed loopback port (which must be free).
+    pub fn start_on(port: u16, data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            panic!("port {port} must be free for this test: {e}");
+        }
         let base = format!("http://127.0.0.1:{port}");
         let logs = tempfile::tempdir().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_trustplane"))

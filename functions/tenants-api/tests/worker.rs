@@ -26,6 +26,7 @@ on_both_backends!(
     an_unconfirmed_tenant_expires_and_frees_its_slug,
     the_sweep_requeues_a_tenant_whose_job_was_lost,
     a_failed_tenant_frees_its_slug_when_configured,
+    failures_are_logged_with_the_seeds_error_lines,
 );
 
 fn db_of(slug: &str) -> DbName {
@@ -206,4 +207,26 @@ async fn a_failed_tenant_frees_its_slug_when_configured(_: Backend) {
         let retried = admin(&b, "POST", &format!("/api/v1/tenants/{id}/retry")).await;
         assert_eq!((retried.status.as_u16(), retried.json()["title"].as_str()), (409, Some("Slug Already Exists")));
     }
+}
+
+async fn failures_are_logged_with_the_seeds_error_lines(b: Backend) {
+    let logs = support::logs::Captured::default();
+    let _guard = logs.install();
+    let s = slug("logs");
+    let (id, _) = confirmed(&b, &s, "Basic").await;
+    b.pump_with(&faulty(&b, StepName::ApplyMigrations, Fault::Permanent)).await;
+    let lines = logs.lines();
+    let message = format!("Error provisioning tenant {id} ({s}): injected failure in ApplyMigrations");
+    let line = lines.iter().find(|l| l["message"] == message.as_str()).unwrap_or_else(|| panic!("no {message:?} in {lines:?}"));
+    assert_eq!((line["level"].as_str(), line["TenantId"].as_str(), line["Slug"].as_str()), (Some("ERROR"), Some(id.as_str()), Some(s.as_str())));
+    assert_eq!(line["ErrorMessage"], "injected failure in ApplyMigrations");
+    let corrupt = uuid::Uuid::new_v4();
+    let item = trustplane_core::ports::Item::new(format!("TENANT#{corrupt}"), "TENANT", serde_json::json!({ "not": "a tenant" }));
+    b.state.ports.store.put(item, Condition::Absent).await.unwrap();
+    assert!(b.worker().handle_delivery(&job(&corrupt.to_string()), 1).await.is_err());
+    let prefix = format!("Unhandled error processing tenant {corrupt}: ");
+    let lines = logs.lines();
+    let line = lines.iter().find(|l| l["message"].as_str().is_some_and(|m| m.starts_with(&prefix))).unwrap_or_else(|| panic!("no {prefix:?}"));
+    assert_eq!((line["level"].as_str(), line["TenantId"].as_str()), (Some("ERROR"), Some(corrupt.to_string().as_str())));
+    assert!(line["ErrorMessage"].is_string());
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod logs;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use axum::Router;

@@ -13,8 +13,12 @@ use crate::error::{Error, Result};
 use crate::jobs::Job;
 use crate::ports::{Condition, Item, TenantTags, Write};
 
+/// Tags an error the worker already logged (a busy tenant, a failed step), so that only
+/// the rest is logged as the seed's "Unhandled error".
+const HANDLED: &str = "TENANT_JOB_HANDLED";
+
 fn busy() -> Error {
-    Error::Unavailable("another delivery is provisioning this tenant".into())
+    Error::Unavailable("another delivery is provisioning this tenant".into()).with_code(HANDLED)
 }
 
 /// What a failed step shows in `errorMessage` (never internals; the cause is logged).
@@ -30,8 +34,10 @@ impl Tenants {
     /// Handles one delivery of the tenant's job; `receive_count` is the delivery's number.
     pub async fn provision(&self, id: &uuid::Uuid, receive_count: u32) -> Result<()> {
         let outcome = self.provision_run(id, receive_count).await;
-        if let Err(e) = &outcome {
-            tracing::error!(TenantId = %id, ErrorMessage = %e, "Unhandled error processing tenant {}: {}", id, e);
+        match &outcome {
+            Err(e) if e.code() == Some(HANDLED) => tracing::warn!(TenantId = %id, error = %e, "tenant job will be retried"),
+            Err(e) => tracing::error!(TenantId = %id, ErrorMessage = %e, "Unhandled error processing tenant {}: {}", id, e),
+            Ok(()) => {}
         }
         outcome
     }
@@ -137,7 +143,7 @@ impl Tenants {
                 s.lease_until = None;
             }
             let _ = self.save(&item, record).await;
-            return Err(e);
+            return Err(e.with_code(HANDLED));
         }
         let (id, slug) = (record.id, record.slug.clone());
         tracing::error!(TenantId = %id, Slug = %slug, ErrorMessage = %e, "Error provisioning tenant {} ({}): {}", id, slug, e);
@@ -147,7 +153,7 @@ impl Tenants {
         let (item, record) = self.end_step(&item, record, step, Err(public_step_error(&e))).await?;
         self.finish(&item, record, TenantStatus::Failed).await?;
         if transient {
-            return Err(e);
+            return Err(e.with_code(HANDLED));
         }
         Ok(())
     }
