@@ -43,6 +43,10 @@ pub enum Error {
     /// Several invalid fields at once: field name → messages (seed 003's `errors` map).
     #[error("One or more validation errors occurred.")]
     Fields(std::collections::BTreeMap<String, Vec<String>>),
+    /// The service is at capacity for this kind of work; retry after this many seconds
+    /// (503, `Retry-After`).
+    #[error("{message}")]
+    Busy { message: String, retry_after_secs: u64 },
     /// Too many requests from one client; retry after this many seconds (429, `Retry-After`).
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
@@ -79,6 +83,7 @@ impl Error {
             Error::Coded(_, inner) | Error::Titled(_, inner) => inner.status(),
             Error::Fields(_) => S::BAD_REQUEST,
             Error::TooManyRequests { .. } => S::TOO_MANY_REQUESTS,
+            Error::Busy { .. } => S::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -86,7 +91,7 @@ impl Error {
     pub fn retryable(&self) -> bool {
         match self {
             Error::Coded(_, inner) | Error::Titled(_, inner) => inner.retryable(),
-            other => matches!(other, Error::Unavailable(_) | Error::Internal(_)),
+            other => matches!(other, Error::Unavailable(_) | Error::Internal(_) | Error::Busy { .. }),
         }
     }
 
@@ -130,7 +135,7 @@ impl Error {
     /// Seconds a client should wait before retrying (`Retry-After`), for 429s.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+            Error::TooManyRequests { retry_after_secs, .. } | Error::Busy { retry_after_secs, .. } => Some(*retry_after_secs),
             Error::Coded(_, inner) | Error::Titled(_, inner) => inner.retry_after(),
             _ => None,
         }
