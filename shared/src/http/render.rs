@@ -152,6 +152,31 @@ fn default_code(format: ErrorFormat, status: StatusCode) -> &'static str {
     }
 }
 
+/// The error format of the group that owns `path` (by prefix), for failures that happen
+/// before routing (unknown routes, rejected connections); problem+json for the rest.
+pub fn format_for_path(path: &str) -> ErrorFormat {
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if under("/api/v1/provision") || under("/api/v1/provision-keys") {
+        ErrorFormat::Simple
+    } else if under("/api/v1/ca") || under("/puppet-ca") {
+        ErrorFormat::PuppetCa
+    } else if under("/api/v1/provisioning") {
+        ErrorFormat::Envelope
+    } else if under("/provision/tenants") {
+        ErrorFormat::TenantProblem
+    } else {
+        ErrorFormat::Problem
+    }
+}
+
+/// A complete error response for `path` in its group's format (see [`format_for_path`]).
+pub fn failure_response(path: &str, status: StatusCode, message: &str, correlation_id: &str) -> Response {
+    let format = format_for_path(path);
+    let failure = Failure::plain(status, message.to_owned(), status.is_server_error());
+    let ctx = Context { correlation_id: correlation_id.to_owned(), path: path.to_owned(), certname: certname_of(path) };
+    render(format, &failure, &ctx)
+}
+
 /// RFC 3339 UTC timestamp, second precision (as the seeds show).
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
@@ -243,6 +268,15 @@ mod tests {
 
     fn failure(status: StatusCode) -> Failure {
         Failure::plain(status, "bad thing".into(), false)
+    }
+
+    #[test]
+    fn paths_map_to_their_groups_format_by_prefix() {
+        assert_eq!(format_for_path("/api/v1/provision-keys/"), ErrorFormat::Simple);
+        assert_eq!(format_for_path("/api/v1/provisioning/batch"), ErrorFormat::Envelope);
+        assert_eq!(format_for_path("/api/v1/ca/sign/"), ErrorFormat::PuppetCa);
+        assert_eq!(format_for_path("/provision/tenants/x"), ErrorFormat::TenantProblem);
+        assert_eq!(format_for_path("/api/v1/provisionx"), ErrorFormat::Problem);
     }
 
     #[test]
