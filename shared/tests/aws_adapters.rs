@@ -106,8 +106,14 @@ async fn kms_key_signs_what_openssl_verifies(algorithm: KeyAlgorithm) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
     std::fs::write(dir.path().join("crl.pem"), crl.pem().unwrap()).unwrap();
-    let verified = openssl(dir.path(), &["verify", "-CAfile", "ca.pem", "ca.pem"]);
+    let verified = openssl(dir.path(), &["verify", "-check_ss_sig", "-CAfile", "ca.pem", "ca.pem"]);
     assert!(verified.contains("ca.pem: OK"), "{verified}");
+    let mut flipped = ca.der().to_vec();
+    *flipped.last_mut().unwrap() ^= 0x01;
+    std::fs::write(dir.path().join("bad.der"), &flipped).unwrap();
+    openssl(dir.path(), &["x509", "-inform", "DER", "-in", "bad.der", "-out", "bad.pem"]);
+    let refused = Command::new("openssl").args(["verify", "-check_ss_sig", "-CAfile", "bad.pem", "bad.pem"]).current_dir(dir.path()).output().unwrap();
+    assert!(!refused.status.success(), "a flipped KMS signature must not verify");
     let crl_check = openssl(dir.path(), &["crl", "-in", "crl.pem", "-CAfile", "ca.pem", "-noout"]);
     assert!(crl_check.contains("verify OK"), "{crl_check}");
 }

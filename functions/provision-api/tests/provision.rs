@@ -19,11 +19,13 @@ on_both_backends!(
     forty_concurrent_requests_with_one_key_yield_exactly_one_certificate,
     provision_key_management_needs_provision_admin_and_never_shows_keys,
     a_revoked_provision_key_is_invalid,
+    a_signing_failure_after_the_claim_releases_the_key,
 );
 
 async fn valid_key_and_csr_return_200_with_a_certificate_that_verifies_against_ca_cert(b: Backend) {
     let key = mint(&b, "agent-5", 600).await;
-    let reply = post(&b, "/api/v1/provision", json!({ "provision_key": key, "csr": csr_pem("whatever-the-csr-says") }), None).await;
+    let agent_key = rcgen::KeyPair::generate().unwrap();
+    let reply = post(&b, "/api/v1/provision", json!({ "provision_key": key, "csr": csr_for(&agent_key, "whatever-the-csr-says") }), None).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.json());
     let body = reply.json();
     assert_eq!(body["agent_id"], "agent-5");
@@ -31,9 +33,32 @@ async fn valid_key_and_csr_return_200_with_a_certificate_that_verifies_against_c
     assert!(ca.matches("BEGIN CERTIFICATE").count() >= 2, "ca_cert carries the issuing CA and its chain to the root");
     let subject = openssl_verify(ca, cert);
     assert!(subject.contains("CN=agent-5") || subject.contains("CN = agent-5"), "{subject}");
+    assert_agent_profile(cert, &agent_key, b.state.config.agent_cert_validity_days);
     let inventory = b.pki().certificates_by_common_name("agent-5").await.unwrap();
     assert_eq!(inventory.len(), 1, "the certificate is in the one inventory");
     assert_eq!(inventory[0].certificate_pem.trim(), cert.trim());
+}
+
+fn csr_for(key: &rcgen::KeyPair, cn: &str) -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    params.serialize_request(key).unwrap().pem().unwrap()
+}
+
+/// The certificate binds the CSR's key, is a TLS client certificate only, not a CA, and lasts
+/// exactly the configured validity.
+fn assert_agent_profile(cert_pem: &str, agent_key: &rcgen::KeyPair, days: u32) {
+    use rcgen::PublicKeyData;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    assert_eq!(cert.public_key().raw, agent_key.subject_public_key_info().as_slice(), "the certificate carries the CSR's key");
+    let eku = cert.extended_key_usage().unwrap().expect("EKU present").value;
+    assert!(eku.client_auth && !eku.server_auth && !eku.any && !eku.code_signing, "client authentication only: {eku:?}");
+    assert!(!cert.is_ca());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (not_before, not_after) = (cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp());
+    assert!(not_before <= now && now - not_before <= 300, "notBefore is now, backdated at most 5 minutes for clock skew");
+    assert!((not_after - now - i64::from(days) * 86_400).abs() <= 60, "notAfter is AGENT_CERT_VALIDITY_DAYS from now");
 }
 
 async fn unknown_key_returns_401_invalid_provision_key(b: Backend) {
@@ -80,14 +105,29 @@ async fn a_csr_asking_for_a_ca_certificate_is_refused(b: Backend) {
 }
 
 async fn forty_concurrent_requests_with_one_key_yield_exactly_one_certificate(b: Backend) {
+    let b = std::sync::Arc::new(b);
     let key = mint(&b, "agent-race", 600).await;
     let csr = csr_pem("race");
-    let attempts = (0..40).map(|_| post(&b, "/api/v1/provision", json!({ "provision_key": key, "csr": csr }), None));
-    let replies = futures::future::join_all(attempts).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let (b, barrier, body) = (b.clone(), barrier.clone(), json!({ "provision_key": key, "csr": csr }));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                post(&b, "/api/v1/provision", body, None).await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
     let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
     let used = replies.iter().filter(|r| r.status == StatusCode::UNAUTHORIZED && r.json()["error"] == "provision key already used").count();
     assert_eq!((ok, used), (1, 39), "statuses: {:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     assert_eq!(b.pki().certificates_by_common_name("agent-race").await.unwrap().len(), 1);
+    let listed = support::get(&b, "/api/v1/provision-keys?agent_id=agent-race", Some(&b.admin)).await.json();
+    assert_eq!(listed["data"][0]["state"], "used", "the key ends used: {listed}");
 }
 
 async fn provision_key_management_needs_provision_admin_and_never_shows_keys(b: Backend) {
@@ -118,4 +158,47 @@ async fn a_revoked_provision_key_is_invalid(b: Backend) {
     assert_eq!((reply.status, reply.json()), (StatusCode::UNAUTHORIZED, json!({ "error": "invalid provision key" })));
     let again = support::delete(&b, &format!("/api/v1/provision-keys/{}", &key[..11]), Some(&b.admin)).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
+}
+
+/// Key custody whose signatures fail, as KMS does when throttled or the key is disabled.
+struct FailingCustody(std::sync::Arc<dyn trustplane_core::ports::KeyCustody>);
+
+struct FailingSign;
+
+impl trustplane_core::ports::RemoteSign for FailingSign {
+    fn sign(&self, _: &[u8]) -> trustplane_core::Result<Vec<u8>> {
+        Err(trustplane_core::Error::Unavailable("injected: custody cannot sign".into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl trustplane_core::ports::KeyCustody for FailingCustody {
+    async fn create_key(&self, owner: &str, algorithm: trustplane_core::ports::KeyAlgorithm) -> trustplane_core::Result<trustplane_core::ports::KeyHandle> {
+        self.0.create_key(owner, algorithm).await
+    }
+    async fn signer(&self, key: &trustplane_core::ports::KeyHandle) -> trustplane_core::Result<trustplane_core::custody::CaSigner> {
+        use rcgen::PublicKeyData;
+        let real = self.0.signer(key).await?;
+        trustplane_core::custody::CaSigner::new(key.algorithm, &real.subject_public_key_info(), std::sync::Arc::new(FailingSign))
+    }
+}
+
+async fn a_signing_failure_after_the_claim_releases_the_key(b: Backend) {
+    let key = mint(&b, "agent-kms-down", 600).await;
+    let mut ports = b.state.ports.clone();
+    ports.custody = std::sync::Arc::new(FailingCustody(b.state.ports.custody.clone()));
+    let broken = provision_api::app(trustplane_core::http::AppState::new((*b.state.config).clone(), ports));
+    let request = http::Request::post("/api/v1/provision")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(json!({ "provision_key": key, "csr": csr_pem("a") }).to_string()))
+        .unwrap();
+    let failed = trustplane_core::testkit::call(&broken, request).await;
+    assert!(failed.status.is_server_error(), "{:?}", failed.status);
+    let body = failed.json();
+    assert_eq!(body.as_object().unwrap().keys().collect::<Vec<_>>(), ["error"], "{body}");
+    assert!(!body["error"].as_str().unwrap().contains("injected"), "a 5xx never leaks its cause: {body}");
+    let listed = support::get(&b, "/api/v1/provision-keys?agent_id=agent-kms-down", Some(&b.admin)).await.json();
+    assert_eq!(listed["data"][0]["state"], "unused", "the claim was released: {listed}");
+    let retry = post(&b, "/api/v1/provision", json!({ "provision_key": key, "csr": csr_pem("a") }), None).await;
+    assert_eq!(retry.status, StatusCode::OK, "the key still works once custody is back: {:?}", retry.json());
 }

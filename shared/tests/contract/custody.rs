@@ -42,16 +42,32 @@ async fn ca_certificate_and_large_crl_verify_with_openssl(b: Backend, algorithm:
     let (ca_pem, crl_pem) = (dir.path().join("ca.pem"), dir.path().join("crl.pem"));
     std::fs::write(&ca_pem, cert.pem()).unwrap();
     std::fs::write(&crl_pem, crl.pem().unwrap()).unwrap();
-    let verify = openssl(&["verify", "-CAfile", path(&ca_pem), path(&ca_pem)]);
+    let verify = openssl(&["verify", "-check_ss_sig", "-CAfile", path(&ca_pem), path(&ca_pem)]);
     assert!(verify.contains(": OK"), "openssl verify: {verify}");
+    assert_tampered_signature_is_refused(dir.path(), cert.der());
     let crl_check = openssl(&["crl", "-in", path(&crl_pem), "-CAfile", path(&ca_pem), "-noout"]);
     assert!(crl_check.contains("verify OK"), "openssl crl: {crl_check}");
 
     let again = b.ports.custody.signer(&handle).await.expect("signer again");
     let mut second = ca_params(&owner);
     second.serial_number = Some(SerialNumber::from(2u64));
-    assert!(!second.self_signed(&again).expect("sign again").der().is_empty());
+    let second_pem = dir.path().join("second.pem");
+    std::fs::write(&second_pem, second.self_signed(&again).expect("sign again").pem()).unwrap();
+    let verify = openssl(&["verify", "-check_ss_sig", "-CAfile", path(&second_pem), path(&second_pem)]);
+    assert!(verify.contains(": OK"), "the second signature: {verify}");
     assert_same_key(&signer, &again);
+}
+
+/// A copy of `der` with the last signature byte flipped must fail `openssl verify -check_ss_sig`
+/// (without `-check_ss_sig` OpenSSL 3 never checks a self-signed certificate's own signature).
+fn assert_tampered_signature_is_refused(dir: &Path, der: &[u8]) {
+    let mut bad = der.to_vec();
+    *bad.last_mut().unwrap() ^= 0x01;
+    let (der_path, pem_path) = (dir.join("bad.der"), dir.join("bad.pem"));
+    std::fs::write(&der_path, &bad).unwrap();
+    openssl(&["x509", "-inform", "DER", "-in", path(&der_path), "-out", path(&pem_path)]);
+    let out = Command::new("openssl").args(["verify", "-check_ss_sig", "-CAfile", path(&pem_path), path(&pem_path)]).output().unwrap();
+    assert!(!out.status.success(), "openssl accepted a flipped signature: {}", String::from_utf8_lossy(&out.stdout));
 }
 
 fn assert_same_key(a: &CaSigner, b: &CaSigner) {
