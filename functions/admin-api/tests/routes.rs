@@ -42,6 +42,11 @@ async fn listing_keys_never_shows_a_secret_or_hash() {
     let text = String::from_utf8(reply.body.clone()).unwrap();
     assert!(!text.contains(&admin[3..]), "secret leaked in {text}");
     assert!(!text.contains("hash"), "hash leaked in {text}");
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(admin.as_bytes()))
+    };
+    assert!(!text.contains(&sha256), "the stored SHA-256 of the key leaked in {text}");
     assert_eq!(reply.json()["data"][0]["prefix"], admin[..11]);
 }
 

@@ -154,11 +154,28 @@ async fn a_reader_key_is_denied_every_change_and_no_key_is_unauthorized(b: Backe
 }
 
 async fn concurrent_signs_of_one_request_issue_exactly_one_certificate(b: Backend) {
+    let b = std::sync::Arc::new(b);
     b.submit("race.example.com").await;
-    let attempts = (0..8).map(|_| b.post("/api/v1/ca/sign/race.example.com", None, Some(&b.admin)));
-    let replies = futures::future::join_all(attempts).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (b, barrier) = (b.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                b.post("/api/v1/ca/sign/race.example.com", None, Some(&b.admin)).await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
     let signed = replies.iter().filter(|r| r.status == 200).count();
     let lost = replies.iter().filter(|r| r.status == 409 && r.json()["code"] == "CERT_ALREADY_SIGNED").count();
     assert_eq!((signed, lost), (1, 7), "{:?}", replies.iter().map(text).collect::<Vec<_>>());
     assert_eq!(b.pki().certificates_by_common_name("race.example.com").await.unwrap().len(), 1);
+    let request = b.get("/api/v1/ca/requests?certname=race.example.com", Some(&b.admin)).await.json();
+    assert_eq!(request["total"], 0, "the request left the pending list: {request}");
+    let cert = b.get("/puppet-ca/v1/certificate/race.example.com", None).await;
+    assert_eq!(cert.status, 200, "the one certificate is served");
 }

@@ -2,6 +2,7 @@
 //! AWS adapters against moto: a revocation's SQS message, then the EventBridge schedule.
 
 use serde_json::json;
+use x509_parser::prelude::FromDer;
 use std::sync::Arc;
 use trustplane_core::adapters::aws::ports_with;
 use trustplane_core::pki::crl::RevocationReason;
@@ -34,9 +35,32 @@ async fn the_function_publishes_for_queued_revocations_and_on_schedule_through_t
     let reply = tokio::task::block_in_place(|| rie.invoke(&event.to_string()));
     assert_eq!(reply, json!({ "batchItemFailures": [] }));
     assert_eq!(pki.crl_state(&root.id).await.unwrap().unwrap().number, 2);
+    let root_der = pki.chain(&root.id).await.unwrap().remove(0);
+    assert_published_crl_lists(&sdk, &config.blob_bucket, &root.id, &root_der, &cert.certificate_pem);
 
     let scheduled = json!({ "version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {} });
     let reply = tokio::task::block_in_place(|| rie.invoke(&scheduled.to_string()));
     assert_eq!(reply, json!({ "republished": 1 }));
     assert_eq!(pki.crl_state(&root.id).await.unwrap().unwrap().number, 3);
+}
+
+/// The object the function wrote to S3 is a CRL signed by the root (openssl) that lists `cert`.
+fn assert_published_crl_lists(sdk: &aws_config::SdkConfig, bucket: &str, authority_id: &str, root_der: &[u8], cert_pem: &str) {
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    let key = format!("crl/{authority_id}.crl");
+    let object = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async { s3.get_object().bucket(bucket).key(&key).send().await.unwrap().body.collect().await.unwrap().into_bytes() })
+    });
+    let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&object).expect("S3 holds a DER CRL");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).unwrap();
+    let serial = pem.parse_x509().unwrap().raw_serial().to_vec();
+    assert!(crl.iter_revoked_certificates().any(|r| r.raw_serial() == serial.as_slice()), "the revoked serial is on the published CRL");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("crl.der"), &object).unwrap();
+    std::fs::write(dir.path().join("root.der"), root_der).unwrap();
+    let run = |args: &[&str]| std::process::Command::new("openssl").args(args).current_dir(dir.path()).output().unwrap();
+    assert!(run(&["x509", "-inform", "DER", "-in", "root.der", "-out", "root.pem"]).status.success());
+    let verified = run(&["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "root.pem", "-noout"]);
+    let text = format!("{}{}", String::from_utf8_lossy(&verified.stdout), String::from_utf8_lossy(&verified.stderr));
+    assert!(verified.status.success() && text.contains("verify OK"), "openssl: {text}");
 }

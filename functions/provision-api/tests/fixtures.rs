@@ -43,7 +43,16 @@ where
         if let Some(body) = body {
             assert_eq!(got, body, "{name}");
         }
-        assert!(got.get("error").is_none_or(Value::is_string), "{name}: errors are {{\"error\": \"...\"}}: {got}");
+        if status >= 400 {
+            let keys: Vec<&String> = got.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+            assert_eq!(keys, ["error"], "{name}: seed 000 errors are exactly {{\"error\": \"...\"}}: {got}");
+            assert!(got["error"].is_string(), "{name}: {got}");
+        }
+        if status == 200 && name == "provision" {
+            let subject = support::openssl_verify(got["ca_cert"].as_str().unwrap(), got["agent_cert"].as_str().unwrap());
+            assert!(subject.contains("CN=agent-5") || subject.contains("CN = agent-5"), "{subject}");
+            assert_eq!(got["agent_id"], "agent-5");
+        }
     }
     let (_, second) = invoke(ev("create-provision-key", &[])).await;
     let prefix = second["key_prefix"].as_str().unwrap().to_owned();
