@@ -86,6 +86,42 @@ async fn sqs_round_trip(sqs: &aws_sdk_sqs::Client, queue_url: &str) {
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, [failing_id.as_str()]);
     assert_eq!(BODIES.map(|body| handler.calls(body)), [1, 1, 1]);
+    settle(sqs, queue_url, &messages, &failed).await;
+    let again = receive(sqs, queue_url, 1).await;
+    assert_eq!(again[0].message_id(), Some(failing_id.as_str()), "only the failing message comes back");
+    assert_eq!(receive_count(&again[0]), 2);
+    redrive_to_the_dlq(sqs, queue_url, again).await;
+}
+
+/// What Lambda does with a batch answer: deletes the successes, makes the failures visible.
+async fn settle(sqs: &aws_sdk_sqs::Client, queue_url: &str, messages: &[aws_sdk_sqs::types::Message], failed: &[&str]) {
+    for m in messages {
+        let handle = m.receipt_handle().unwrap();
+        if failed.contains(&m.message_id().unwrap()) {
+            sqs.change_message_visibility().queue_url(queue_url).receipt_handle(handle).visibility_timeout(0).send().await.unwrap();
+        } else {
+            sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.unwrap();
+        }
+    }
+}
+
+fn receive_count(m: &aws_sdk_sqs::types::Message) -> u32 {
+    let attribute = aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount;
+    m.attributes().and_then(|a| a.get(&attribute)).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Keeps failing the poison message until SQS moves it to `<queue>-dlq`.
+async fn redrive_to_the_dlq(sqs: &aws_sdk_sqs::Client, queue_url: &str, mut current: Vec<aws_sdk_sqs::types::Message>) {
+    let max = trustplane_core::adapters::aws::bootstrap::MAX_RECEIVE_COUNT;
+    while receive_count(&current[0]) < max {
+        settle(sqs, queue_url, &current, &[current[0].message_id().unwrap()]).await;
+        current = receive(sqs, queue_url, 1).await;
+    }
+    settle(sqs, queue_url, &current, &[current[0].message_id().unwrap()]).await;
+    let out = sqs.receive_message().queue_url(queue_url).wait_time_seconds(1).send().await.unwrap();
+    assert!(out.messages.unwrap_or_default().is_empty(), "after {max} receives the message left the queue");
+    let dead = receive(sqs, &format!("{queue_url}-dlq"), 1).await;
+    assert_eq!(dead[0].body(), Some(FAILING), "the poison message is in the DLQ");
 }
 
 /// Receives `count` messages (long polling, at most 30 s).
@@ -100,6 +136,7 @@ async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, count: usize) -> Ve
             .max_number_of_messages(10)
             .wait_time_seconds(1)
             .visibility_timeout(60)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
             .expect("ReceiveMessage");

@@ -154,10 +154,33 @@ async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, region: Option
     }
 }
 
-/// SQS `CreateQueue` (idempotent for an existing queue with the same attributes); returns
-/// the queue URL.
+/// SQS `CreateQueue` of `name` and its dead-letter queue `<name>-dlq` (redrive after
+/// [`MAX_RECEIVE_COUNT`] receives, as the template's queues); returns the queue URL.
 async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> Result<String> {
-    let out = client.create_queue().queue_name(name).send().await.map_err(|e| sdk_error("CreateQueue", e))?;
+    let dlq_url = create_plain_queue(client, &format!("{name}-dlq"), None).await?;
+    let arn_attribute = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(arn_attribute.clone())
+        .send()
+        .await
+        .map_err(|e| sdk_error("GetQueueAttributes", e))?;
+    let dlq_arn = attributes.attributes().and_then(|a| a.get(&arn_attribute)).ok_or_else(|| Error::internal("no QueueArn for the DLQ"))?;
+    let redrive = serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT }).to_string();
+    create_plain_queue(client, name, Some(redrive)).await
+}
+
+/// Deliveries before SQS moves a message to the queue's DLQ (as `template.yaml` sets it).
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+/// SQS `CreateQueue` with an optional `RedrivePolicy`; returns the queue URL.
+async fn create_plain_queue(client: &aws_sdk_sqs::Client, name: &str, redrive: Option<String>) -> Result<String> {
+    let mut request = client.create_queue().queue_name(name);
+    if let Some(policy) = redrive {
+        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, policy);
+    }
+    let out = request.send().await.map_err(|e| sdk_error("CreateQueue", e))?;
     out.queue_url().map(str::to_owned).ok_or_else(|| Error::internal("CreateQueue returned no queue URL"))
 }
 
