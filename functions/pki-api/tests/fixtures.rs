@@ -1,18 +1,29 @@
 //! Every `events/pki-api/` fixture, in a realistic order, in-process on the embedded backend
-//! and through the built bootstrap under the Lambda Runtime Interface Emulator on moto.
+//! and through the built bootstrap under the Lambda Runtime Interface Emulator on moto. Binary
+//! answers (DER CRLs, P7B chains) keep their bytes: chains, certificates and CRLs are checked
+//! with openssl, the CSR-based certificate against the CSR's key.
 
 mod common;
 
 use common::Env;
 use serde_json::Value;
-use trustplane_core::testkit::{embed_in_event_body, fixture_text, moto, replay_in_process, replay_through_rie, rie::Rie, Answer};
+use trustplane_core::testkit::{embed_in_event_body, fixture_text, moto, replay_raw_in_process, replay_raw_through_rie, rie::Rie, RawAnswer};
 
 const FN: &str = "pki-api";
 
-fn csr_pem() -> String {
-    let key = rcgen::KeyPair::generate().unwrap();
+fn csr_pem(key: &rcgen::KeyPair) -> String {
     let params = rcgen::CertificateParams::new(vec!["ignored.example".to_owned()]).unwrap();
-    params.serialize_request(&key).unwrap().pem().unwrap()
+    params.serialize_request(key).unwrap().pem().unwrap()
+}
+
+/// Runs openssl in a temporary directory holding `files`; returns success and all output.
+fn openssl(files: &[(&str, &[u8])], args: &[&str]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let out = std::process::Command::new("openssl").args(args).current_dir(dir.path()).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 struct Ids {
@@ -31,26 +42,75 @@ impl Ids {
     }
 }
 
+async fn raw<F, Fut>(ids: &Ids, invoke: &F, name: &str, status: u16) -> RawAnswer
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = RawAnswer>,
+{
+    let answer = invoke(ids.event(name)).await;
+    assert_eq!(answer.status, status, "{name}: {}", String::from_utf8_lossy(&answer.body));
+    if status >= 400 {
+        assert_eq!(answer.json()["status"], u64::from(status), "{name}: problem+json body: {}", String::from_utf8_lossy(&answer.body));
+    }
+    answer
+}
+
 async fn expect<F, Fut>(ids: &Ids, invoke: &F, name: &str, status: u16) -> Value
 where
     F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Answer>,
+    Fut: std::future::Future<Output = RawAnswer>,
 {
-    let (got, body) = invoke(ids.event(name)).await;
-    assert_eq!(got, status, "{name}: {body}");
-    if got >= 400 {
-        assert_eq!(body["status"], u64::from(status), "{name}: problem+json body: {body}");
-    }
-    body
+    raw(ids, invoke, name, status).await.json()
 }
 
-async fn replay_all<F, Fut>(admin: &str, reader: &str, invoke: F)
+/// The PEM chain (authority first, root last) verifies, the root's own signature included;
+/// returns both certificates as one PEM bundle.
+fn assert_chain_verifies(chain: &[u8]) -> String {
+    let text = String::from_utf8(chain.to_vec()).unwrap();
+    let pems: Vec<&str> = text.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    assert_eq!(pems.len(), 2, "intermediate then root: {text}");
+    let files = [("int.pem", pems[0].as_bytes()), ("root.pem", pems[1].as_bytes())];
+    let (ok, out) = openssl(&files, &["verify", "-check_ss_sig", "-CAfile", "root.pem", "int.pem"]);
+    assert!(ok && out.contains("int.pem: OK"), "{out}");
+    text
+}
+
+fn assert_issued_verifies(issued: &Value, ca_bundle: &str) {
+    let cert = issued["certificateContent"].as_str().unwrap();
+    let files = [("ca.pem", ca_bundle.as_bytes()), ("leaf.pem", cert.as_bytes())];
+    let (ok, out) = openssl(&files, &["verify", "-CAfile", "ca.pem", "leaf.pem"]);
+    assert!(ok && out.contains("leaf.pem: OK"), "{out}");
+}
+
+fn public_key_of(cert_pem: &str) -> Vec<u8> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).unwrap();
+    pem.parse_x509().unwrap().public_key().raw.to_vec()
+}
+
+fn serial_of(cert_pem: &str) -> Vec<u8> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).unwrap();
+    pem.parse_x509().unwrap().raw_serial().to_vec()
+}
+
+/// The CRL (DER or PEM) is signed by the intermediate and lists `revoked`.
+fn assert_crl_lists(crl: &RawAnswer, der: bool, ca_bundle: &str, revoked: &[u8]) {
+    let inform = if der { "DER" } else { "PEM" };
+    let files = [("crl", crl.body.as_slice()), ("ca.pem", ca_bundle.as_bytes())];
+    let (ok, out) = openssl(&files, &["crl", "-inform", inform, "-in", "crl", "-CAfile", "ca.pem", "-noout"]);
+    assert!(ok && out.contains("verify OK"), "{inform} CRL: {out}");
+    let der_bytes = if der { crl.body.clone() } else { x509_parser::pem::parse_x509_pem(&crl.body).unwrap().1.contents };
+    let (_, parsed) = <x509_parser::revocation_list::CertificateRevocationList as x509_parser::prelude::FromDer<_>>::from_der(&der_bytes).unwrap();
+    assert!(parsed.iter_revoked_certificates().any(|r| r.raw_serial() == revoked), "the revoked serial is listed");
+}
+
+async fn replay_all<F, Fut>(env: &Env, reader: &str, invoke: F)
 where
     F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Answer>,
+    Fut: std::future::Future<Output = RawAnswer>,
 {
-    let csr = embed_in_event_body(&csr_pem());
-    let mut ids = Ids { subs: vec![("API_KEY", admin.to_owned()), ("READER_KEY", reader.to_owned()), ("CSR_PEM", csr)] };
+    let admin = env.admin.as_str();
+    let csr_key = rcgen::KeyPair::generate().unwrap();
+    let mut ids = Ids { subs: vec![("API_KEY", admin.to_owned()), ("READER_KEY", reader.to_owned()), ("CSR_PEM", embed_in_event_body(&csr_pem(&csr_key)))] };
     let subject = expect(&ids, &invoke, "create-subject", 201).await;
     ids.set("SUBJECT_ID", &subject["id"]);
     for (name, status) in [("create-subject-bad-country", 400), ("create-subject-no-key", 401), ("list-subjects", 200), ("get-subject", 200), ("get-subject-unknown", 404)] {
@@ -64,14 +124,22 @@ where
     let intermediate = expect(&ids, &invoke, "create-intermediate", 201).await;
     assert_eq!(intermediate["hierarchy"]["pathLenConstraint"], 0);
     ids.set("AUTHORITY_ID", &intermediate["id"]);
-    for (name, status) in [("list-authorities", 200), ("get-authority", 200), ("get-chain", 200), ("get-chain-p7b", 200)] {
+    for (name, status) in [("list-authorities", 200), ("get-authority", 200)] {
         expect(&ids, &invoke, name, status).await;
     }
+    let bundle = assert_chain_verifies(&raw(&ids, &invoke, "get-chain", 200).await.body);
+    let p7b = raw(&ids, &invoke, "get-chain-p7b", 200).await;
+    let (ok, printed) = openssl(&[("chain.p7b", &p7b.body)], &["pkcs7", "-inform", "DER", "-in", "chain.p7b", "-print_certs"]);
+    assert!(ok && printed.matches("BEGIN CERTIFICATE").count() == 2, "a DER P7B of the two certificates: {printed}");
     let issued = expect(&ids, &invoke, "issue-certificate", 200).await;
     assert!(issued["privateKeyContent"].as_str().is_some_and(|k| k.contains("PRIVATE KEY")));
+    assert_issued_verifies(&issued, &bundle);
     ids.set("CERT_ID", &issued["id"]);
     let with_csr = expect(&ids, &invoke, "issue-certificate-with-csr", 200).await;
     assert!(with_csr.get("privateKeyContent").is_none_or(Value::is_null), "no key is generated for a CSR");
+    assert_issued_verifies(&with_csr, &bundle);
+    use rcgen::PublicKeyData;
+    assert_eq!(public_key_of(with_csr["certificateContent"].as_str().unwrap()), csr_key.subject_public_key_info(), "the CSR's key is certified");
     for (name, status) in [
         ("issue-certificate-server-without-san", 400),
         ("issue-certificate-reader-key", 403),
@@ -82,33 +150,36 @@ where
         ("revoke-certificate-bad-reason", 400),
         ("revoke-certificate", 202),
         ("revoke-certificate", 409),
-        ("get-crl", 200),
-        ("get-crl-pem", 200),
     ] {
         expect(&ids, &invoke, name, status).await;
     }
+    let ran = env.run_jobs().await;
+    assert_eq!(ran["batchItemFailures"], serde_json::json!([]), "the CRL job the revocation queued ran: {ran}");
+    let revoked = serial_of(issued["certificateContent"].as_str().unwrap());
+    assert_crl_lists(&raw(&ids, &invoke, "get-crl", 200).await, true, &bundle, &revoked);
+    assert_crl_lists(&raw(&ids, &invoke, "get-crl-pem", 200).await, false, &bundle, &revoked);
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_fixture_answers_its_status_in_process_on_the_embedded_backend() {
+async fn every_fixture_answers_as_documented_in_process_on_the_embedded_backend() {
     let env = Env::local().await;
     let reader = env.key(&["pki:read"]).await;
     let app = env.app.clone();
-    replay_all(&env.admin, &reader, |event| {
+    replay_all(&env, &reader, |event| {
         let app = app.clone();
-        async move { replay_in_process(&app, &event).await }
+        async move { replay_raw_in_process(&app, &event).await }
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn every_fixture_answers_its_status_through_the_lambda_emulator_on_moto() {
+async fn every_fixture_answers_as_documented_through_the_lambda_emulator_on_moto() {
     let env = Env::moto().await;
     let reader = env.key(&["pki:read"]).await;
     let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_pki-api"), &moto::lambda_env(&env.state.config)));
-    replay_all(&env.admin, &reader, |event| {
+    replay_all(&env, &reader, |event| {
         let rie = rie.clone();
-        async move { tokio::task::block_in_place(|| replay_through_rie(&rie, &event)) }
+        async move { tokio::task::block_in_place(|| replay_raw_through_rie(&rie, &event)) }
     })
     .await;
 }

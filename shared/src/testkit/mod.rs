@@ -98,10 +98,51 @@ pub async fn replay_in_process(app: &Router, event: &str) -> Answer {
 
 /// Replays `event` through a Lambda bootstrap under the emulator.
 pub fn replay_through_rie(rie: &rie::Rie, event: &str) -> Answer {
+    let raw = replay_raw_through_rie(rie, event);
+    (raw.status, raw.json())
+}
+
+/// A fixture's whole answer: status, content type and body bytes (base64 undone).
+#[derive(Clone, Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The body as JSON, `Null` when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The body as text (panics on non-UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("a text body")
+    }
+}
+
+/// Replays `event` through `app` in-process, keeping the body's bytes.
+pub async fn replay_raw_in_process(app: &Router, event: &str) -> RawAnswer {
+    let request = lambda_http::request::from_str(event).expect("fixture is an API Gateway event");
+    let reply = call(app, request).await;
+    RawAnswer { status: reply.status.as_u16(), content_type: reply.header("content-type").map(str::to_owned), body: reply.body }
+}
+
+/// Replays `event` through the emulator, decoding a base64 body (`isBase64Encoded`) as API
+/// Gateway does for the client.
+pub fn replay_raw_through_rie(rie: &rie::Rie, event: &str) -> RawAnswer {
+    use base64::Engine;
     let reply = rie.invoke(event);
     let status = reply["statusCode"].as_u64().unwrap_or(0) as u16;
-    let body = reply["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(serde_json::Value::Null);
-    (status, body)
+    let text = reply["body"].as_str().unwrap_or_default();
+    let body = if reply["isBase64Encoded"] == true {
+        base64::engine::general_purpose::STANDARD.decode(text).expect("isBase64Encoded bodies are base64")
+    } else {
+        text.as_bytes().to_vec()
+    };
+    let content_type = reply["headers"]["content-type"].as_str().map(str::to_owned);
+    RawAnswer { status, content_type, body }
 }
 
 /// Runs each named `async fn(Backend)` of the calling test crate on the embedded backend
