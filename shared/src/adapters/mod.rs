@@ -2,5 +2,6 @@
 
 pub mod aws;
 pub mod local;
+pub mod sealed_cursors;
 pub mod tenant_data;
 pub mod webhook;

@@ -4,6 +4,7 @@
 
 mod backend;
 mod blobs;
+mod cursors;
 mod custody;
 mod queue;
 mod store;
@@ -66,6 +67,19 @@ contract_tests! {
     blobs::a_stored_blob_reads_back_and_a_missing_one_is_none
         => sqlite_a_stored_blob_reads_back_and_a_missing_one_is_none,
            moto_a_stored_blob_reads_back_and_a_missing_one_is_none;
+    cursors::paging_with_sealed_cursors_returns_every_item_exactly_once
+        => sqlite_paging_with_sealed_cursors_returns_every_item_exactly_once,
+           moto_paging_with_sealed_cursors_returns_every_item_exactly_once;
+    cursors::a_cursor_reveals_nothing_of_the_keys_behind_it
+        => sqlite_a_cursor_reveals_nothing_of_the_keys_behind_it, moto_a_cursor_reveals_nothing_of_the_keys_behind_it;
+    cursors::a_cursor_is_refused_by_another_partition_index_range_or_direction
+        => sqlite_a_cursor_is_refused_by_another_partition_index_range_or_direction,
+           moto_a_cursor_is_refused_by_another_partition_index_range_or_direction;
+    cursors::edited_truncated_or_forged_cursors_are_refused
+        => sqlite_edited_truncated_or_forged_cursors_are_refused, moto_edited_truncated_or_forged_cursors_are_refused;
+    cursors::a_cursor_survives_a_restart_but_not_another_deployment
+        => sqlite_a_cursor_survives_a_restart_but_not_another_deployment,
+           moto_a_cursor_survives_a_restart_but_not_another_deployment;
     tenants::mac_tags_verify_and_any_flipped_byte_is_refused
         => sqlite_mac_tags_verify_and_any_flipped_byte_is_refused, moto_mac_tags_verify_and_any_flipped_byte_is_refused;
     tenants::mac_of_the_same_message_is_stable_and_differs_per_message

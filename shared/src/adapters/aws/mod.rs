@@ -16,8 +16,10 @@ pub use tenant_tables::DynamoTenantDatabases;
 pub use s3::S3Blobs;
 pub use sqs::SqsQueue;
 
+use crate::adapters::sealed_cursors::SealedCursors;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ports::MacKey;
 use crate::wiring::Ports;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -36,20 +38,23 @@ pub async fn ports(config: &Config) -> Result<Ports> {
 }
 
 /// Builds every AWS adapter from an explicit SDK configuration (tests, tools). S3 uses
-/// path-style addressing when `config.s3_force_path_style` is set.
+/// path-style addressing when `config.s3_force_path_style` is set; the store's list cursors
+/// are sealed under a key derived from the `TENANT_TOKEN_KEY_ID` HMAC key.
 pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<Ports> {
     if sdk.region().is_none() {
         return Err(Error::internal("no AWS region configured (set AWS_REGION)"));
     }
     let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_force_path_style).build();
     let (dynamodb, kms, sqs) = (aws_sdk_dynamodb::Client::new(sdk), aws_sdk_kms::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
+    let mac: Arc<dyn MacKey> = Arc::new(KmsMac::new(kms.clone(), config.tenants.token_key_id.clone()));
+    let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone()));
     Ok(Ports {
-        store: Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone())),
+        store: Arc::new(SealedCursors::new(store, mac.clone())),
         custody: Arc::new(KmsCustody::new(kms.clone(), config.kms_alias_prefix.clone(), config.stack_name.clone())),
         queue: Arc::new(SqsQueue::new(sqs.clone(), config.job_queue_url.clone())),
         tenant_queue: Arc::new(SqsQueue::new(sqs, config.tenants.queue_url.clone())),
         blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), config.blob_bucket.clone())),
-        mac: Arc::new(KmsMac::new(kms, config.tenants.token_key_id.clone())),
+        mac,
         tenant_dbs: Arc::new(DynamoTenantDatabases::new(dynamodb)),
     })
 }

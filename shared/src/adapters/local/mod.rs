@@ -14,15 +14,18 @@ pub use mac::KeyFileMac;
 pub use sqlite::SqliteStore;
 pub use tenant_db::SqliteTenantDatabases;
 
+use crate::adapters::sealed_cursors::SealedCursors;
 use crate::error::{Error, Result};
+use crate::ports::MacKey;
 use crate::wiring::Ports;
 use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 /// Opens (creating if needed) everything under `config.data_dir` (mode 0700): the database
 /// `trustplane.db`, the key directory `keys/`, the blob directory `blobs/`, the confirm-token
-/// key `tenant-token.key` and the tenant databases' directory `tenants/`. Returns the
-/// ports and the queue, which the caller drains with [`LocalQueue::run`].
+/// key `tenant-token.key` and the tenant databases' directory `tenants/`. The store's list
+/// cursors are sealed under a key derived from the confirm-token key. Returns the ports and
+/// the queue, which the caller drains with [`LocalQueue::run`].
 pub fn open(config: &crate::config::Config) -> Result<(Ports, Arc<LocalQueue>)> {
     let dir = &config.data_dir;
     std::fs::DirBuilder::new()
@@ -32,13 +35,14 @@ pub fn open(config: &crate::config::Config) -> Result<(Ports, Arc<LocalQueue>)> 
         .map_err(|e| Error::internal(format!("cannot create data directory {}: {e}", dir.display())))?;
     let store = Arc::new(SqliteStore::open(&dir.join("trustplane.db"))?);
     let queue = Arc::new(LocalQueue::new(store.clone()).with_max_attempts(config.tenants.max_receives));
+    let mac: Arc<dyn MacKey> = Arc::new(KeyFileMac::open(&dir.join("tenant-token.key"))?);
     let ports = Ports {
-        store,
+        store: Arc::new(SealedCursors::new(store, mac.clone())),
         custody: Arc::new(KeyFileCustody::new(dir.join("keys"))?),
         queue: queue.clone(),
         tenant_queue: queue.clone(),
         blobs: Arc::new(DirBlobs::new(dir.join("blobs"))?),
-        mac: Arc::new(KeyFileMac::open(&dir.join("tenant-token.key"))?),
+        mac,
         tenant_dbs: Arc::new(SqliteTenantDatabases::new(dir.join("tenants"))?),
     };
     Ok((ports, queue))
