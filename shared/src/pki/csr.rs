@@ -1,6 +1,8 @@
-//! CSR policy: the signature must verify, weak keys are refused (RSA < 2048, EC curves other
-//! than P-256/P-384, anything else), and the requested extensions, CA flag and names are read
-//! but never trusted: the template decides (RFC 2986).
+//! CSR policy, applied by every signing path (agent provisioning, seed 004 issuance with a
+//! `csr`, the Puppet CA at submission and again at signing): the subject key must pass the key
+//! policy (RSA 2048 to 8192 bits with exponent 65537, EC P-256/P-384, Ed25519; see
+//! [`super::keys`]), the signature must verify, and the requested extensions, CA flag and
+//! names are read but never trusted: the template decides (RFC 2986).
 
 use super::leaf::LeafKey;
 use super::{keys, pem};
@@ -81,3 +83,7 @@ pub fn fingerprint(der: &[u8]) -> String {
 #[cfg(test)]
 #[path = "csr_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "key_policy_tests.rs"]
+mod key_policy_tests;

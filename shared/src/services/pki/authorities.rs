@@ -33,6 +33,7 @@ pub struct NewAuthority {
 }
 
 /// An authority ready to sign: its record, certificate DER and custody signer.
+#[derive(Clone)]
 pub(crate) struct Signing {
     pub record: AuthorityRecord,
     pub der: Vec<u8>,
@@ -98,7 +99,7 @@ impl Pki {
                 .unwrap_or_else(|| format!("{}/crl/{id}.crl", self.config.crl_base_url.trim_end_matches('/'))),
             ocsp_responder_url: url("ocspResponderUrl", new.ocsp_responder_url.as_ref())?,
         };
-        let key = self.ports.custody.create_key(&id, plan.algorithm).await?;
+        let key = self.create_key(&id, plan.algorithm).await?;
         let cert = self.sign_ca(&plan, &subject.name, &key).await?;
         let record = AuthorityRecord {
             id: id.clone(),
@@ -148,6 +149,16 @@ impl Pki {
             )));
         }
         Ok(Plan { kind, algorithm, parent, path_len, validity_years, not_after })
+    }
+
+    /// A new custody key; RSA generation (seconds of CPU in embedded custody) runs behind the
+    /// process-wide [`cpu`](super::cpu) limit, so a refused request creates nothing.
+    async fn create_key(&self, id: &str, algorithm: KeyAlgorithm) -> Result<KeyHandle> {
+        if !algorithm.is_rsa() {
+            return self.ports.custody.create_key(id, algorithm).await;
+        }
+        let (custody, id) = (self.ports.custody.clone(), id.to_owned());
+        super::cpu::process().run("RSA key generation", async move { custody.create_key(&id, algorithm).await }).await
     }
 
     async fn active_parent(&self, id: &str) -> Result<AuthorityRecord> {

@@ -24,6 +24,7 @@
 //! CRL distribution point. CA private keys stay in key custody: the store holds key handles.
 
 mod authorities;
+pub mod cpu;
 mod crl;
 mod inventory;
 mod issuance;
