@@ -1,5 +1,13 @@
 //! `trustplane serve`: every endpoint group's router merged on its API Gateway paths, the
-//! workers draining the in-process queue, published blobs served from the data dir.
+//! workers draining the in-process queue, published blobs served from the data dir, behind its
+//! own connection limits ([`Limits`]).
+
+mod deadline;
+mod guard;
+mod limits;
+mod listener;
+
+pub use limits::Limits;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -29,6 +37,9 @@ pub struct ServeArgs {
     /// Where everything is kept (SQLite file, CA key files, published blobs, the admin key).
     #[arg(long, env = "TRUSTPLANE_DATA_DIR", default_value = "./.trustplane")]
     pub data_dir: PathBuf,
+    /// Timeouts and the connection cap.
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// The file the first admin key is written to (mode 0600).
@@ -73,9 +84,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki), tenants: tenant_worker::TenantWorker::new(tenants) });
     let drain = queue.map(|q| tokio::spawn(q.run(workers, stop_rx)));
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), "trustplane serving");
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), limits = ?args.limits, "trustplane serving");
+    let max_body_bytes = state.config.max_body_bytes;
+    listener::serve(listener, app(state), args.limits, max_body_bytes, shutdown_signal()).await;
     let _ = stop_tx.send(true);
     let _ = refresh.await;
     let _ = sweep.await;

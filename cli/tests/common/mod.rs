@@ -2,6 +2,8 @@
 //! to files so a chatty server never blocks on a full pipe.
 #![allow(dead_code)]
 
+use std::io::Read;
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -86,6 +88,31 @@ impl Server {
         (code, serde_json::from_str(&reply).unwrap_or(serde_json::Value::Null))
     }
 
+    /// The server's `host:port`.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// A raw TCP connection to the server; reads give up after `read_timeout`.
+    pub fn connect(&self, read_timeout: Duration) -> TcpStream {
+        let stream = TcpStream::connect(self.addr()).expect("connect to serve");
+        stream.set_read_timeout(Some(read_timeout)).unwrap();
+        stream
+    }
+
+    /// Sends SIGTERM and returns at once (see [`Server::wait`]).
+    pub fn terminate(&self) {
+        let child = self.child.as_ref().expect("server running");
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    }
+
+    /// Waits for the server to exit; the exit status and everything it printed.
+    pub fn wait(mut self) -> Stopped {
+        let status = self.child.take().unwrap().wait().unwrap();
+        let read = |name: &str| std::fs::read_to_string(self.logs.path().join(name)).unwrap_or_default();
+        Stopped { status, stdout: read("stdout"), stderr: read("stderr") }
+    }
+
     /// SIGTERM, then the exit status and everything the server printed.
     pub fn stop(mut self) -> Stopped {
         let mut child = self.child.take().unwrap();
@@ -101,6 +128,66 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 response as read off a raw socket.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl RawResponse {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).filter_map(|l| l.split_once(':')).find(|(n, _)| n.trim().eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+    }
+
+    /// The body as JSON (panics with the response if it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {self:?}"))
+    }
+}
+
+/// Reads the next response (interim `1xx` ones included) from `stream`: the head, then a
+/// `Content-Length` body, or everything up to EOF without one. An error if the server closed
+/// or went quiet (the stream's read timeout) before a complete head arrived.
+pub fn read_response(stream: &mut TcpStream) -> std::io::Result<RawResponse> {
+    let mut bytes = Vec::new();
+    let head_end = loop {
+        if let Some(i) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        read_more(stream, &mut bytes)?;
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut response = RawResponse { status, head, body: String::new() };
+    let length = match response.header("content-length") {
+        Some(n) => Some(n.parse::<usize>().unwrap()),
+        None if status < 200 || status == 204 || status == 304 => Some(0),
+        None => None,
+    };
+    while length.is_none_or(|n| bytes.len() < head_end + n) {
+        match read_more(stream, &mut bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && length.is_none() => break,
+            other => other?,
+        }
+    }
+    response.body = String::from_utf8_lossy(&bytes[head_end..]).into_owned();
+    Ok(response)
+}
+
+fn read_more(stream: &mut TcpStream, into: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut chunk = [0u8; 8192];
+    match stream.read(&mut chunk)? {
+        0 => Err(std::io::ErrorKind::UnexpectedEof.into()),
+        n => {
+            into.extend_from_slice(&chunk[..n]);
+            Ok(())
         }
     }
 }

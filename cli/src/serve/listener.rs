@@ -1,0 +1,63 @@
+//! The accept loop: HTTP/1.1 connections with a header read timeout, at most
+//! `max_connections` of them at once, and a graceful shutdown that lets requests in flight finish.
+
+use super::guard::Guard;
+use super::limits::Limits;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Serves `router` on `listener` until `shutdown` completes, then waits for the connections'
+/// requests in flight to be answered.
+pub async fn serve(listener: TcpListener, router: Router, limits: Limits, max_body_bytes: usize, shutdown: impl Future<Output = ()>) {
+    let guard = Guard::new(router, max_body_bytes, limits.body_timeout());
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout());
+    let permits = Arc::new(Semaphore::new(usize::try_from(limits.max_connections).unwrap_or(usize::MAX)));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer, permit) = tokio::select! {
+            accepted = next_connection(&listener, &permits) => accepted,
+            () = &mut shutdown => break,
+        };
+        let guard = guard.clone();
+        let service = hyper::service::service_fn(move |req| guard.clone().handle(req, peer));
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Waits for a free connection slot, then for a connection: until a slot frees up, new
+/// connections wait in the kernel's listen backlog.
+async fn next_connection(listener: &TcpListener, permits: &Arc<Semaphore>) -> (TcpStream, SocketAddr, OwnedSemaphorePermit) {
+    let permit = match permits.clone().acquire_owned().await {
+        Ok(permit) => permit,
+        Err(_) => std::future::pending().await,
+    };
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => return (stream, peer, permit),
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::ConnectionRefused) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
