@@ -113,7 +113,8 @@ impl Pki {
             Some(key) => (key, None),
             None => {
                 let algorithm = issuer.key.algorithm;
-                let (key, pem) = tokio::task::spawn_blocking(move || leaf::generate_key(algorithm)).await.map_err(Error::internal)??;
+                let generate = async move { tokio::task::spawn_blocking(move || leaf::generate_key(algorithm)).await.map_err(Error::internal)? };
+                let (key, pem) = if algorithm.is_rsa() { super::cpu::process().run("RSA key generation", generate).await? } else { generate.await? };
                 (key, Some(pem))
             }
         };
