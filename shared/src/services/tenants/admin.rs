@@ -14,29 +14,15 @@ pub struct TenantPage {
     pub next_cursor: Option<String>,
 }
 
-fn bad_cursor() -> Error {
-    Error::validation("cursor is not one this list returned")
-}
-
-/// `<status index>.<store cursor>`: where an unfiltered list walks the status partitions.
-fn split_cursor(cursor: Option<&str>) -> Result<(usize, Option<String>)> {
-    let Some(raw) = cursor else { return Ok((0, None)) };
-    let (idx, inner) = raw.split_once('.').ok_or_else(bad_cursor)?;
-    let idx: usize = idx.parse().map_err(|_| bad_cursor())?;
-    if idx >= TenantStatus::ALL.len() {
-        return Err(bad_cursor());
-    }
-    Ok((idx, (!inner.is_empty()).then(|| inner.to_owned())))
-}
-
 impl Tenants {
     /// Tenants in `status` (or all, walking each status in lifecycle order), oldest first.
     pub async fn list(&self, status: Option<TenantStatus>, limit: u32, cursor: Option<&str>) -> Result<TenantPage> {
         let statuses: Vec<TenantStatus> = status.map_or_else(|| TenantStatus::ALL.to_vec(), |s| vec![s]);
-        let (mut idx, mut inner) = split_cursor(cursor)?;
-        if idx >= statuses.len() {
-            return Err(bad_cursor());
-        }
+        let filter = status.map_or("all", TenantStatus::as_str);
+        let (mut idx, mut inner) = match cursor {
+            Some(c) => super::cursor::open(self.mac.as_ref(), filter, c, statuses.len()).await?,
+            None => (0, None),
+        };
         let mut tenants = Vec::new();
         while idx < statuses.len() && tenants.len() < limit as usize {
             let mut query = Query { index: Index::Gsi1, pk: records::status_index(statuses[idx]), range: SkRange::All, limit: limit - tenants.len() as u32, cursor: inner.take(), descending: false };
@@ -50,7 +36,10 @@ impl Tenants {
                 None => idx += 1,
             }
         }
-        let next_cursor = (idx < statuses.len()).then(|| format!("{idx}.{}", inner.unwrap_or_default()));
+        let next_cursor = match idx < statuses.len() {
+            true => Some(super::cursor::seal(self.mac.as_ref(), filter, idx, inner.as_deref()).await?),
+            false => None,
+        };
         Ok(TenantPage { tenants, next_cursor })
     }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod confirm;
+mod cursor;
 mod init;
 mod notify;
 pub mod records;
