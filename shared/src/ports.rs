@@ -174,6 +174,11 @@ pub trait KeyCustody: Send + Sync {
     async fn create_key(&self, owner: &str, algorithm: KeyAlgorithm) -> Result<KeyHandle>;
     /// A signer for the key; its public key is fetched once and cached by the adapter.
     async fn signer(&self, key: &KeyHandle) -> Result<crate::custody::CaSigner>;
+    /// Whether the key can sign right now (KMS: enabled, for signing), asked without signing
+    /// anything — health probes must not spend signatures of a CA key.
+    async fn key_usable(&self, key: &KeyHandle) -> Result<bool> {
+        self.signer(key).await.map(|_| true)
+    }
 }
 
 /// Asynchronous work (SQS, or the in-process queue `serve` drains). Bodies are JSON jobs.

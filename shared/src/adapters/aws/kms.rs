@@ -131,6 +131,14 @@ impl KeyCustody for KmsCustody {
         let backend = KmsSign::new(self.client.clone(), key.key_ref.clone(), key.algorithm);
         CaSigner::new(key.algorithm, &spki, Arc::new(backend))
     }
+
+    /// KMS `DescribeKey`: the key is `Enabled` and for `SIGN_VERIFY`.
+    async fn key_usable(&self, key: &KeyHandle) -> Result<bool> {
+        let out = self.client.describe_key().key_id(&key.key_ref).send().await.map_err(|e| sdk_error("DescribeKey", e))?;
+        let metadata = out.key_metadata().ok_or_else(|| Error::internal("DescribeKey returned no key metadata"))?;
+        let enabled = metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::Enabled);
+        Ok(enabled && metadata.key_usage() == Some(&KeyUsageType::SignVerify))
+    }
 }
 
 /// Signs through KMS `Sign` with `MessageType=DIGEST`: the message is hashed locally

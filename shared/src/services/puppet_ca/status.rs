@@ -7,12 +7,35 @@ use crate::error::{Error, Result};
 use crate::pki::chain::pem_chain;
 use crate::pki::crl;
 use crate::services::pki::AuthorityRecord;
+use std::path::Path;
 use std::time::Duration;
 use time::OffsetDateTime;
 
 /// How long key custody has to answer the status probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
-const PROBE_MESSAGE: &[u8] = b"trustplane puppet-ca custody probe";
+/// How long a successful probe is trusted; failures are probed again at once.
+const PROBE_CACHE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Successful custody probes per key, process-wide (a Lambda instance, or `serve`).
+mod probe_cache {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+
+    fn cache() -> &'static Mutex<HashMap<String, (Instant, bool)>> {
+        static CACHE: OnceLock<Mutex<HashMap<String, (Instant, bool)>>> = OnceLock::new();
+        CACHE.get_or_init(Default::default)
+    }
+
+    pub(super) fn get(key_ref: &str) -> Option<bool> {
+        let cache = cache().lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(key_ref).filter(|(at, _)| at.elapsed() < super::PROBE_CACHE).map(|(_, v)| *v)
+    }
+
+    pub(super) fn put(key_ref: &str, usable: bool) {
+        cache().lock().unwrap_or_else(|p| p.into_inner()).insert(key_ref.to_owned(), (Instant::now(), usable));
+    }
+}
 /// The longest CA chain walked for CRLs.
 const MAX_CHAIN: usize = 16;
 
@@ -34,7 +57,8 @@ pub struct CaStatus {
 pub struct Renewed {
     pub old: AuthorityRecord,
     pub new: AuthorityRecord,
-    /// Where the old certificate was backed up (`s3://...` on AWS, a file path embedded).
+    /// Where the old certificate was backed up: an `s3://` URI on AWS; embedded, a path
+    /// relative to the data directory (`blobs/backups/ca/<authorityId>/<serial>.pem`).
     pub backup_path: Option<String>,
     pub at: OffsetDateTime,
 }
@@ -64,15 +88,15 @@ impl PuppetCa {
         Ok(CaStatus { running, ca, pending_requests, signed_certificates, last_operation })
     }
 
-    /// True if key custody signs a probe message with the CA's key within [`PROBE_TIMEOUT`].
+    /// True if key custody says the CA's key can sign (KMS `DescribeKey`; no signature is
+    /// spent), answered within [`PROBE_TIMEOUT`] and remembered for [`PROBE_CACHE`].
     pub(super) async fn custody_answers(&self, ca: &AuthorityRecord) -> bool {
-        let (custody, key) = (self.ports.custody.clone(), ca.key.clone());
-        let probe = async move {
-            let signer = custody.signer(&key).await?;
-            tokio::task::spawn_blocking(move || signer.sign_message(PROBE_MESSAGE)).await.map_err(Error::internal)?
-        };
-        match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
-            Ok(Ok(_)) => true,
+        if let Some(known) = probe_cache::get(&ca.key.key_ref) {
+            return known;
+        }
+        let probe = self.ports.custody.key_usable(&ca.key);
+        let usable = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+            Ok(Ok(usable)) => usable,
             Ok(Err(e)) => {
                 tracing::warn!(authority_id = %ca.id, error = %e, "key custody probe failed");
                 false
@@ -81,7 +105,11 @@ impl PuppetCa {
                 tracing::warn!(authority_id = %ca.id, "key custody probe timed out");
                 false
             }
+        };
+        if usable {
+            probe_cache::put(&ca.key.key_ref, usable);
         }
+        usable
     }
 
     /// Re-issues the CA certificate with the same key and subject and a fresh validity,
@@ -90,7 +118,7 @@ impl PuppetCa {
         let result = async {
             let ca = self.authority().await?;
             match self.pki.renew_authority(&ca.id, backup).await {
-                Ok(done) => Ok(Renewed { old: done.old, new: done.new, backup_path: done.backup_path, at: now() }),
+                Ok(done) => Ok(Renewed { old: done.old, new: done.new, backup_path: done.backup_path.map(|at| self.shown_location(at)), at: now() }),
                 Err(e @ Error::Internal(_)) if !self.custody_answers(&ca).await => {
                     tracing::error!(authority_id = %ca.id, error = %e, "renewal failed and key custody does not answer");
                     Err(unavailable(Error::Unavailable(format!("key custody of CA authority {} does not answer", ca.id))))
@@ -100,6 +128,17 @@ impl PuppetCa {
         }
         .await;
         self.audited(OperationKind::Renew, None, actor, None, result).await
+    }
+
+    /// A blob location as a caller may see it: a URI as it is, a file under the data
+    /// directory relative to it, never another server path (then only its file name).
+    fn shown_location(&self, location: String) -> String {
+        let path = Path::new(&location);
+        match path.strip_prefix(&self.config.data_dir) {
+            Ok(relative) => relative.display().to_string(),
+            Err(_) if path.is_absolute() => path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default(),
+            Err(_) => location,
+        }
     }
 
     /// Puppet `GET certificate/ca`: the CA certificate followed by its chain to the root, PEM.
