@@ -5,6 +5,7 @@
 
 mod client;
 mod files;
+mod trust;
 
 pub use files::{AGENT_CERT, AGENT_KEY, CA_CERT};
 
@@ -28,7 +29,13 @@ pub struct ProvisionArgs {
     pub server: String,
     /// The one-time provision key (sk_...) an operator minted for this agent.
     #[arg(long, env = "TRUSTPLANE_PROVISION_KEY", hide_env_values = true)]
-    pub key: String,
+    pub key: Option<String>,
+    /// Read the provision key from this file (`-`: standard input), keeping it out of `ps`.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Allow plain http:// to a server that is not on this machine.
+    #[arg(long)]
+    pub insecure: bool,
     /// Directory for agent.key, agent.crt and ca.crt (created with mode 0700 if missing).
     #[arg(long)]
     pub out: PathBuf,
@@ -48,6 +55,7 @@ impl std::fmt::Debug for ProvisionArgs {
             .field("out", &self.out)
             .field("agent_key_type", &self.agent_key_type)
             .field("force", &self.force)
+            .field("insecure", &self.insecure)
             .finish()
     }
 }
@@ -97,10 +105,8 @@ struct ProvisionResponse {
 /// CSR, exchanges them for certificates, writes the three files and prints where they are.
 pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     let endpoint = client::endpoint(&args.server)?;
-    let provision_key = args.key.trim();
-    if provision_key.is_empty() {
-        bail!("the provision key is empty (pass --key or set TRUSTPLANE_PROVISION_KEY)");
-    }
+    trust::require_tls_off_loopback(&endpoint, args.insecure)?;
+    let provision_key = &trust::read_key(args.key.as_deref(), args.key_file.as_deref())?;
     files::refuse_existing(&args.out, args.force)?;
     let key_pair = args.agent_key_type.generate()?;
     let csr = build_csr(&key_pair)?;
@@ -109,6 +115,7 @@ pub async fn run(args: ProvisionArgs) -> anyhow::Result<()> {
     let reply = client::post_json(&endpoint, body).await?;
     let issued = parse_reply(&reply)?;
     ensure_certificate_matches(&issued.agent_cert, &key_pair)?;
+    trust::ensure_ca_signed(&issued.agent_cert, &issued.ca_cert)?;
     let outputs = files::Outputs { agent_key: &key_pair.serialize_pem(), agent_cert: &pem_text(&issued.agent_cert), ca_cert: &pem_text(&issued.ca_cert) };
     let [key_path, cert_path, ca_path] = files::install(&args.out, &outputs).with_context(|| {
         format!("the server issued a certificate for agent {} (the provision key is now used) but saving it failed; ask for a new provision key", issued.agent_id)
@@ -197,7 +204,7 @@ mod tests {
 
     fn args(out: PathBuf, force: bool) -> ProvisionArgs {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        ProvisionArgs { server: format!("http://{closed}"), key: "sk_test".into(), out, agent_key_type: AgentKeyType::EcP256, force }
+        ProvisionArgs { server: format!("http://{closed}"), key: Some("sk_test".into()), key_file: None, insecure: false, out, agent_key_type: AgentKeyType::EcP256, force }
     }
 
     #[test]

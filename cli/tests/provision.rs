@@ -127,3 +127,36 @@ fn a_malformed_server_url_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains(r#"invalid --server URL "pki.example.com:8080""#), "{}", stderr(&out));
 }
+
+#[test]
+fn the_key_can_come_from_stdin_so_it_never_shows_in_the_process_list() {
+    use std::io::Write;
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let key = mint_provision_key(&server, "agent-stdin");
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trustplane"))
+        .args(["provision", "--server", &server.base, "--key-file", "-", "--out"])
+        .arg(out_dir.path())
+        .env_remove("TRUSTPLANE_PROVISION_KEY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{key}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_provisioned(out_dir.path(), "agent-stdin");
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_before_the_key_is_sent_unless_insecure() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = provision(&["--server", "http://192.0.2.10:8080", "--key", "sk_never_sent"], out_dir.path());
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(text.contains("refusing to send a provision key over plain http") && text.contains("--insecure"), "{text}");
+    assert!(!text.contains("could not reach"), "nothing was sent: {text}");
+    assert!(std::fs::read_dir(out_dir.path()).unwrap().next().is_none(), "nothing was written");
+}
