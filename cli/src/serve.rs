@@ -136,7 +136,7 @@ pub fn app(state: AppState) -> Router {
     let max = state.config.max_body_bytes;
     let extras = health::router()
         .route("/crl/{file}", get(published_crl))
-        .fallback(|| async { Error::NotFound("route".into()) })
+        .fallback(trustplane_core::http::fallback)
         .with_state(state.clone());
     Router::new()
         .merge(admin_api::router(state.clone()))

@@ -55,6 +55,23 @@ pub enum Error {
 /// Result alias used across the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many characters of caller input an error message may echo.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// The first `max` characters of `raw`, with `…` in place of the rest when there is more.
+pub fn truncate(raw: &str, max: usize) -> String {
+    match raw.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &raw[..cut]),
+        None => raw.to_owned(),
+    }
+}
+
+/// Caller input as an error message quotes it: in double quotes with control characters
+/// escaped, cut to [`MAX_ECHO_CHARS`] characters.
+pub fn echo(raw: &str) -> String {
+    format!("{:?}", truncate(raw, MAX_ECHO_CHARS))
+}
+
 impl Error {
     /// Shorthand for [`Error::Internal`] from anything printable (logged, never rendered).
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -153,5 +170,20 @@ impl Error {
             Error::Coded(_, inner) => inner.public_message(),
             other => other.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_input_is_quoted_and_cut_to_64_characters_with_an_ellipsis() {
+        assert_eq!(echo("BORED"), "\"BORED\"");
+        let long = "é".repeat(1_000_000);
+        let echoed = echo(&long);
+        assert_eq!(echoed.chars().count(), 64 + 3);
+        assert!(echoed.ends_with("…\""), "{echoed}");
+        assert_eq!(truncate(&"a".repeat(64), 64), "a".repeat(64));
     }
 }

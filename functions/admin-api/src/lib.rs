@@ -7,13 +7,14 @@ use axum::routing::{delete, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use trustplane_core::domain::{Scope, Scopes};
+use trustplane_core::domain::{EntityId, Limit, Scope, Scopes};
 use trustplane_core::http::{standalone, with_common_layers, AppState, Caller, ErrorFormat, Json};
 use trustplane_core::services::api_keys::{ApiKeyRecord, KeyName};
 use trustplane_core::{Error, Result};
 
 /// `POST /api/v1/api-keys` body.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateKey {
     pub name: Option<String>,
     pub scopes: Option<Vec<String>>,
@@ -22,7 +23,7 @@ pub struct CreateKey {
 /// `GET /api/v1/api-keys` query.
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
-    pub limit: Option<u32>,
+    pub limit: Option<String>,
     pub cursor: Option<String>,
 }
 
@@ -62,11 +63,8 @@ pub async fn create_key(State(state): State<AppState>, caller: Caller, Json(body
 /// `GET /api/v1/api-keys` (scope `admin`): keys without secrets, paged.
 pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> Result<axum::Json<Value>> {
     caller.require(Scope::Admin)?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(Error::validation("limit must be between 1 and 100"));
-    }
-    let (records, next) = state.api_keys.list(limit, params.cursor).await?;
+    let limit = Limit::parse(params.limit.as_deref(), 50, 100)?;
+    let (records, next) = state.api_keys.list(limit.get(), params.cursor).await?;
     let data: Vec<_> = records.iter().map(view).collect();
     Ok(axum::Json(json!({ "data": data, "next_cursor": next })))
 }
@@ -74,8 +72,8 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(para
 /// `DELETE /api/v1/api-keys/{id}` (scope `admin`): revokes at once → 204.
 pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
     caller.require(Scope::Admin)?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| Error::NotFound(format!("API key {id}")))?;
-    state.api_keys.revoke(&id.to_string()).await?;
+    let id = EntityId::in_path("API key", &id)?;
+    state.api_keys.revoke(id.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,16 +1,19 @@
 //! Seed 001's admin endpoints under `/api/v1/ca`, each: authorize → parse → one service
 //! call → render.
 
-use crate::params::{OptionalJson, Params, CERTIFICATE_PARAMS, REQUEST_PARAMS};
+use crate::params::{Params, CERTIFICATE_PARAMS, REQUEST_PARAMS};
 use crate::{views, AdminScope, Authorized, Ca, ReadScope, RejectScope, RevokeScope, SignScope};
 use axum::extract::{Path, Query};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 use trustplane_core::domain::Certname;
+use trustplane_core::http::LenientJson;
 use trustplane_core::{Error, Result};
 
 type Pairs = Query<Vec<(String, String)>>;
+/// An optional JSON body, read whatever the Content-Type (seed 001's clients send `curl -d`).
+type Body<T> = Option<LenientJson<T>>;
 
 /// Seed 001 sign body: `{"certname"}`, optional, equal to the path's when given.
 #[derive(Debug, Deserialize)]
@@ -47,9 +50,9 @@ pub async fn requests(Ca(ca): Ca, _: Authorized<ReadScope>, Query(pairs): Pairs)
 
 /// `POST /api/v1/ca/sign/{certname}` (`ca:sign`): 404 `CSR_NOT_FOUND`, 409
 /// `CERT_ALREADY_SIGNED`, 503 `CA_UNAVAILABLE` (seed 001).
-pub async fn sign(Ca(ca): Ca, Authorized(caller, _): Authorized<SignScope>, Path(raw): Path<String>, OptionalJson(body): OptionalJson<SignBody>) -> Result<Json<Value>> {
+pub async fn sign(Ca(ca): Ca, Authorized(caller, _): Authorized<SignScope>, Path(raw): Path<String>, body: Body<SignBody>) -> Result<Json<Value>> {
     let certname = Certname::parse(&raw)?;
-    if body.and_then(|b| b.certname).is_some_and(|named| named != raw) {
+    if body.and_then(|LenientJson(b)| b.certname).is_some_and(|named| named != raw) {
         return Err(Error::validation("the body's certname differs from the path's"));
     }
     Ok(Json(views::signed(&ca.sign(&certname, caller.key_id()).await?)?))
@@ -57,9 +60,9 @@ pub async fn sign(Ca(ca): Ca, Authorized(caller, _): Authorized<SignScope>, Path
 
 /// `POST /api/v1/ca/reject/{certname}` (`ca:reject`): the request leaves the pending list,
 /// its reason is kept (seed 001).
-pub async fn reject(Ca(ca): Ca, Authorized(caller, _): Authorized<RejectScope>, Path(raw): Path<String>, OptionalJson(body): OptionalJson<ReasonBody>) -> Result<Json<Value>> {
+pub async fn reject(Ca(ca): Ca, Authorized(caller, _): Authorized<RejectScope>, Path(raw): Path<String>, body: Body<ReasonBody>) -> Result<Json<Value>> {
     let certname = Certname::parse(&raw)?;
-    let reason = body.and_then(|b| b.reason);
+    let reason = body.and_then(|LenientJson(b)| b.reason);
     Ok(Json(views::rejected(&ca.reject(&certname, reason, caller.key_id()).await?)))
 }
 
@@ -79,15 +82,15 @@ pub async fn certificate(Ca(ca): Ca, _: Authorized<ReadScope>, Path(raw): Path<S
 
 /// `DELETE /api/v1/ca/certificates/{certname}` (`ca:revoke`): 404 `CERT_NOT_FOUND`, 409
 /// `CERT_ALREADY_REVOKED`; the CRL publication is queued (seed 001).
-pub async fn revoke(Ca(ca): Ca, Authorized(caller, _): Authorized<RevokeScope>, Path(raw): Path<String>, OptionalJson(body): OptionalJson<ReasonBody>) -> Result<Json<Value>> {
+pub async fn revoke(Ca(ca): Ca, Authorized(caller, _): Authorized<RevokeScope>, Path(raw): Path<String>, body: Body<ReasonBody>) -> Result<Json<Value>> {
     let certname = Certname::parse(&raw)?;
-    let reason = body.and_then(|b| b.reason);
+    let reason = body.and_then(|LenientJson(b)| b.reason);
     Ok(Json(views::revoked(&ca.revoke(&certname, reason, caller.key_id()).await?)))
 }
 
 /// `POST /api/v1/ca/renew` (`ca:admin`): same key and subject, fresh validity; 503
 /// `CA_UNAVAILABLE` (seed 001 "CA Renewal Endpoint").
-pub async fn renew(Ca(ca): Ca, Authorized(caller, _): Authorized<AdminScope>, OptionalJson(body): OptionalJson<RenewBody>) -> Result<Json<Value>> {
-    let backup = body.and_then(|b| b.backup).unwrap_or(true);
+pub async fn renew(Ca(ca): Ca, Authorized(caller, _): Authorized<AdminScope>, body: Body<RenewBody>) -> Result<Json<Value>> {
+    let backup = body.and_then(|LenientJson(b)| b.backup).unwrap_or(true);
     Ok(Json(views::renewed(&ca.renew(backup, caller.key_id()).await?)?))
 }

@@ -1,11 +1,9 @@
-//! Request inputs the seed leaves loose, read strictly: list query parameters (unknown,
-//! repeated or out-of-range ones are 400 `VALIDATION_FAILED`, never ignored) and optional
-//! JSON bodies.
+//! List query parameters, which the seed leaves loose, read strictly: unknown, repeated or
+//! out-of-range ones are 400 `VALIDATION_FAILED`, never ignored.
 
-use axum::extract::{FromRequest, Request};
-use serde::de::DeserializeOwned;
 use std::collections::HashMap;
-use trustplane_core::domain::Certname;
+use trustplane_core::domain::{whole_number, Certname};
+use trustplane_core::error::echo;
 use trustplane_core::services::puppet_ca::{CertQuery, CertSort, CsrState, Pattern, RequestQuery, RequestSort, SortOrder, Window};
 use trustplane_core::{Error, Result};
 
@@ -23,7 +21,7 @@ impl Params {
         let mut map = HashMap::new();
         for (name, value) in pairs {
             if !allowed.contains(&name.as_str()) {
-                return Err(Error::validation(format!("unknown query parameter {name:?} (expected {})", allowed.join(", "))));
+                return Err(Error::validation(format!("unknown query parameter {} (expected {})", echo(&name), allowed.join(", "))));
             }
             if map.insert(name.clone(), value).is_some() {
                 return Err(Error::validation(format!("query parameter {name} is given more than once")));
@@ -37,7 +35,7 @@ impl Params {
     }
 
     fn number(&self, name: &str) -> Result<Option<u64>> {
-        self.get(name).map(|raw| raw.parse::<u64>().map_err(|_| Error::validation(format!("{name} must be a non-negative integer, not {raw:?}")))).transpose()
+        self.get(name).map(|raw| whole_number(name, raw)).transpose()
     }
 
     fn window(&self) -> Result<Window> {
@@ -79,35 +77,6 @@ impl Params {
     }
 }
 
-/// A JSON body the endpoint may go without: empty is `None`; otherwise it must be
-/// `application/json` (415) and parse into `T` (400), as [`trustplane_core::http::Json`].
-pub struct OptionalJson<T>(pub Option<T>);
-
-fn is_json(req: &Request) -> bool {
-    let content_type = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = is_json(&req);
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|rejection| match rejection.status() {
-            http::StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
-            _ => Error::validation("could not read the request body"),
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(OptionalJson(None));
-        }
-        if !json {
-            return Err(Error::UnsupportedMediaType("expected Content-Type: application/json".into()));
-        }
-        serde_json::from_slice(&bytes).map(|v| OptionalJson(Some(v))).map_err(|e| Error::validation(format!("invalid JSON body: {e}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +89,7 @@ mod tests {
     fn unknown_repeated_and_out_of_range_parameters_are_refused_not_ignored() {
         assert!(params(&[("colour", "red")]).is_err());
         assert!(params(&[("limit", "5"), ("limit", "6")]).is_err());
-        for (name, value) in [("limit", "0"), ("limit", "1001"), ("offset", "-1"), ("status", "VALID"), ("sort_by", "serial"), ("sort_order", "up"), ("certname", "Bad")] {
+        for (name, value) in [("limit", "0"), ("limit", "1001"), ("limit", "+5"), ("offset", "-1"), ("offset", "+0"), ("status", "VALID"), ("sort_by", "serial"), ("sort_order", "up"), ("certname", "Bad")] {
             assert!(params(&[(name, value)]).unwrap().certificate_query().is_err(), "{name}={value}");
         }
         let query = params(&[("limit", "1000"), ("status", "revoked"), ("sort_by", "not_after"), ("sort_order", "desc")]).unwrap().certificate_query().unwrap();

@@ -109,7 +109,7 @@ async fn renewing_the_ca_keeps_its_key_and_subject_so_earlier_certificates_still
     assert_eq!(backed_up.trim(), old_ca.split_inclusive("-----END CERTIFICATE-----").next().unwrap().trim());
     match b.on_moto {
         true => assert_eq!(path, format!("s3://{}/{key}", b.state.config.blob_bucket)),
-        false => assert!(path.ends_with(key.as_str()) && std::path::Path::new(path).exists(), "{path}"),
+        false => assert!(b.state.config.data_dir.join(path).ends_with(key.as_str()) && b.state.config.data_dir.join(path).exists(), "{path}"),
     }
     let no_backup = b.post("/api/v1/ca/renew", Some(json!({ "backup": false })), Some(&b.admin)).await.json();
     assert!(no_backup["backup_path"].is_null());

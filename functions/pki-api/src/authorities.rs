@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
-use trustplane_core::domain::Scope;
-use trustplane_core::http::{Caller, Json};
+use trustplane_core::domain::{EntityId, Scope};
+use trustplane_core::http::{json, Caller, Json};
 use trustplane_core::pki::chain;
 use trustplane_core::services::pki::{AuthorityType, KeySpec, NewAuthority};
 use trustplane_core::{Error, Result};
@@ -15,21 +15,30 @@ use trustplane_core::{Error, Result};
 /// `POST /api/v1/authorities` body (seed 004 §2.1). `parent` is accepted for
 /// `parentAuthorityId`, as the seed's sequence diagram writes it.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateAuthority {
     pub subject_id: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<AuthorityType>,
     #[serde(alias = "parent")]
     pub parent_authority_id: Option<String>,
-    pub key_spec: Option<KeySpec>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::optional_object")]
+    pub key_spec: Option<KeySpecBody>,
+    #[serde(default, deserialize_with = "json::object")]
     pub policy: PolicyBody,
+}
+
+/// Seed 004 `keySpec`: `{"algorithm", "size"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpecBody {
+    pub algorithm: String,
+    pub size: u32,
 }
 
 /// Seed 004 `policy`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicyBody {
     pub validity_years: Option<u32>,
     pub path_len_constraint: Option<u32>,
@@ -39,11 +48,13 @@ pub struct PolicyBody {
 
 impl CreateAuthority {
     fn into_new(self) -> Result<NewAuthority> {
+        let subject_id = self.subject_id.ok_or_else(|| Error::validation("subjectId is required"))?;
+        let parent = self.parent_authority_id.map(|raw| EntityId::parse("parentAuthorityId", &raw)).transpose()?;
         Ok(NewAuthority {
-            subject_id: self.subject_id.ok_or_else(|| Error::validation("subjectId is required"))?,
+            subject_id: EntityId::parse("subjectId", &subject_id)?.to_string(),
             kind: self.kind,
-            parent_authority_id: self.parent_authority_id,
-            key_spec: self.key_spec,
+            parent_authority_id: parent.map(|id| id.to_string()),
+            key_spec: self.key_spec.map(|spec| KeySpec { algorithm: spec.algorithm, size: spec.size }),
             validity_years: self.policy.validity_years,
             path_len_constraint: self.policy.path_len_constraint,
             crl_distribution_point: self.policy.crl_distribution_point,
@@ -68,17 +79,18 @@ pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Qu
 }
 
 /// `GET /api/v1/authorities/{id}` (`pki:read`).
-pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>) -> Result<axum::Json<Value>> {
+pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
-    Ok(axum::Json(views::authority(&pki.get_authority(&id).await?)?))
+    let id = EntityId::in_path("authority", &raw)?;
+    Ok(axum::Json(views::authority(&pki.get_authority(id.as_str()).await?)?))
 }
 
 /// `GET /api/v1/authorities/{id}/chain` (`pki:read`, seed 004 §2.2): the authority first, the
 /// root last, as `application/pem-certificate-chain` (RFC 8555 §9.1), or with
 /// `Accept: application/pkcs7-mime` a certs-only PKCS#7 in DER (RFC 5652).
-pub async fn chain(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response> {
+pub async fn chain(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, headers: HeaderMap) -> Result<Response> {
     caller.require(Scope::PkiRead)?;
-    let ders = pki.chain(&id).await?;
+    let ders = pki.chain(EntityId::in_path("authority", &raw)?.as_str()).await?;
     if accepts(&headers, "application/pkcs7-mime") {
         return Ok(([(header::CONTENT_TYPE, "application/pkcs7-mime")], chain::p7b(&ders)?).into_response());
     }

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::Value;
-use trustplane_core::domain::Scope;
-use trustplane_core::http::{Caller, Json};
+use trustplane_core::domain::{EntityId, Scope};
+use trustplane_core::http::{json, Caller, Json};
 use trustplane_core::pki::crl::{self, RevocationReason};
 use trustplane_core::services::pki::{CertFilter, CertStatus, IssueRequest, CRL_CONTENT_TYPE};
 use trustplane_core::Result;
@@ -15,19 +15,19 @@ use trustplane_core::Result;
 /// `POST /api/v1/issuers/{authorityId}/certificates` body (seed 004 §3.1), plus an optional
 /// PEM `csr` whose key is certified instead of a generated one.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IssueBody {
     pub subject_id: Option<String>,
     pub template: Option<String>,
     pub validity_days: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "json::object")]
     pub san: San,
     pub csr: Option<String>,
 }
 
 /// Seed 004 `san`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct San {
     #[serde(default)]
     pub dns_names: Vec<String>,
@@ -38,6 +38,7 @@ pub struct San {
 /// `POST /api/v1/certificates/{certId}/revocation` body (seed 004 §4.1); reason defaults to
 /// `UNSPECIFIED`.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeBody {
     pub reason: Option<String>,
     pub comment: Option<String>,
@@ -66,28 +67,36 @@ impl ListQuery {
                     .map_err(|_| trustplane_core::Error::validation("expiringBefore must be an RFC 3339 timestamp"))
             })
             .transpose()?;
+        let id = |field: &str, raw: &Option<String>| raw.as_deref().map(|raw| EntityId::parse(field, raw).map(|id| id.to_string())).transpose();
         Ok(CertFilter {
-            issuer_id: self.issuer_id.clone(),
+            issuer_id: id("issuerId", &self.issuer_id)?,
             status: self.status.as_deref().map(CertStatus::parse).transpose()?,
-            subject_id: self.subject_id.clone(),
+            subject_id: id("subjectId", &self.subject_id)?,
             expiring_before,
+        })
+    }
+}
+
+impl IssueBody {
+    fn into_request(self, issuer: EntityId) -> Result<IssueRequest> {
+        let subject_id = self.subject_id.map(|raw| EntityId::parse("subjectId", &raw)).transpose()?;
+        Ok(IssueRequest {
+            issuer_id: issuer.to_string(),
+            subject_id: subject_id.map(|id| id.to_string()),
+            template: self.template,
+            validity_days: self.validity_days,
+            dns_names: self.san.dns_names,
+            ip_addresses: self.san.ip_addresses,
+            csr: self.csr,
         })
     }
 }
 
 /// `POST /api/v1/issuers/{authorityId}/certificates` (`pki:issue`) → 200 (as the seed shows)
 /// with the certificate, the issuer chain and, without a CSR, `privateKeyContent` (shown once).
-pub async fn issue(PkiService(pki): PkiService, caller: Caller, Path(issuer_id): Path<String>, Json(body): Json<IssueBody>) -> Result<axum::Json<Value>> {
+pub async fn issue(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<IssueBody>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiIssue)?;
-    let request = IssueRequest {
-        issuer_id,
-        subject_id: body.subject_id,
-        template: body.template,
-        validity_days: body.validity_days,
-        dns_names: body.san.dns_names,
-        ip_addresses: body.san.ip_addresses,
-        csr: body.csr,
-    };
+    let request = body.into_request(EntityId::in_path("authority", &raw)?)?;
     Ok(axum::Json(views::issued(&pki.issue(request).await?)))
 }
 
@@ -101,25 +110,27 @@ pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(query): Que
 }
 
 /// `GET /api/v1/certificates/{certId}` (`pki:read`).
-pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>) -> Result<axum::Json<Value>> {
+pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
-    Ok(axum::Json(views::certificate(&pki.get_certificate(&id).await?, time::OffsetDateTime::now_utc())))
+    let cert = pki.get_certificate(EntityId::in_path("certificate", &raw)?.as_str()).await?;
+    Ok(axum::Json(views::certificate(&cert, time::OffsetDateTime::now_utc())))
 }
 
 /// `POST /api/v1/certificates/{certId}/revocation` (`pki:revoke`) → 202; the CRL follows
 /// asynchronously. Unknown certificate 404, already revoked 409.
-pub async fn revoke(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>, Json(body): Json<RevokeBody>) -> Result<(StatusCode, axum::Json<Value>)> {
+pub async fn revoke(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<RevokeBody>) -> Result<(StatusCode, axum::Json<Value>)> {
     caller.require(Scope::PkiRevoke)?;
+    let id = EntityId::in_path("certificate", &raw)?;
     let reason = body.reason.as_deref().map(RevocationReason::parse).transpose()?.unwrap_or(RevocationReason::Unspecified);
-    let cert = pki.revoke(&id, reason, body.comment).await?;
+    let cert = pki.revoke(id.as_str(), reason, body.comment).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(views::revoked(&cert))))
 }
 
 /// `GET /api/v1/issuers/{authorityId}/crl` (`pki:read`, seed 004 §4.2): the published CRL,
 /// DER `application/pkix-crl`, or PEM with `Accept: application/x-pem-file`.
-pub async fn crl(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response> {
+pub async fn crl(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, headers: HeaderMap) -> Result<Response> {
     caller.require(Scope::PkiRead)?;
-    let der = pki.current_crl(&id).await?;
+    let der = pki.current_crl(EntityId::in_path("authority", &raw)?.as_str()).await?;
     if accepts(&headers, "application/x-pem-file") {
         return Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], crl::to_pem(&der)).into_response());
     }

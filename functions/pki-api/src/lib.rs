@@ -13,9 +13,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::request::Parts;
 use serde::Deserialize;
+use trustplane_core::domain::Limit;
 use trustplane_core::http::{standalone, with_common_layers, AppState, ErrorFormat};
-use trustplane_core::services::pki::Pki;
-use trustplane_core::{Error, Result};
+use trustplane_core::services::pki::{Pki, MAX_PAGE};
+use trustplane_core::Result;
 
 /// The PKI service over the request's [`AppState`] (its ports and configuration).
 pub struct PkiService(pub Pki);
@@ -33,7 +34,7 @@ where
     }
 }
 
-/// `limit` (1..=100, default 50) and `cursor` of the list endpoints.
+/// `limit` (digits, 1..=100, default 50) and `cursor` of the list endpoints.
 #[derive(Debug, Default, Deserialize)]
 pub struct Paging {
     pub limit: Option<String>,
@@ -42,10 +43,7 @@ pub struct Paging {
 
 impl Paging {
     fn limit(&self) -> Result<u32> {
-        match self.limit.as_deref() {
-            None => Ok(50),
-            Some(raw) => raw.parse().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| Error::validation("limit must be between 1 and 100")),
-        }
+        Limit::parse(self.limit.as_deref(), 50, MAX_PAGE).map(Limit::get)
     }
 }
 

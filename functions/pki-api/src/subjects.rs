@@ -3,16 +3,44 @@
 use crate::{views, Paging, PkiService};
 use axum::extract::{Path, Query};
 use http::StatusCode;
+use serde::Deserialize;
 use serde_json::Value;
-use trustplane_core::domain::Scope;
+use trustplane_core::domain::{EntityId, Scope};
 use trustplane_core::http::{Caller, Json};
 use trustplane_core::pki::SubjectName;
 use trustplane_core::Result;
 
+/// `POST /api/v1/subjects` body: a distinguished name, each field as [`SubjectName`] names it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SubjectBody {
+    pub common_name: String,
+    pub organization: Option<String>,
+    pub organizational_unit: Option<String>,
+    pub country: Option<String>,
+    pub state: Option<String>,
+    pub locality: Option<String>,
+    pub email: Option<String>,
+}
+
+impl SubjectBody {
+    fn into_name(self) -> Result<SubjectName> {
+        SubjectName::parse(SubjectName {
+            common_name: self.common_name,
+            organization: self.organization,
+            organizational_unit: self.organizational_unit,
+            country: self.country,
+            state: self.state,
+            locality: self.locality,
+            email: self.email,
+        })
+    }
+}
+
 /// `POST /api/v1/subjects` (`pki:issue`): a distinguished name → 201 with the subject's id.
-pub async fn create(PkiService(pki): PkiService, caller: Caller, Json(body): Json<SubjectName>) -> Result<(StatusCode, axum::Json<Value>)> {
+pub async fn create(PkiService(pki): PkiService, caller: Caller, Json(body): Json<SubjectBody>) -> Result<(StatusCode, axum::Json<Value>)> {
     caller.require(Scope::PkiIssue)?;
-    let subject = pki.create_subject(SubjectName::parse(body)?).await?;
+    let subject = pki.create_subject(body.into_name()?).await?;
     Ok((StatusCode::CREATED, axum::Json(views::subject(&subject)?)))
 }
 
@@ -25,7 +53,8 @@ pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Qu
 }
 
 /// `GET /api/v1/subjects/{id}` (`pki:read`).
-pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(id): Path<String>) -> Result<axum::Json<Value>> {
+pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
-    Ok(axum::Json(views::subject(&pki.get_subject(&id).await?)?))
+    let id = EntityId::in_path("subject", &raw)?;
+    Ok(axum::Json(views::subject(&pki.get_subject(id.as_str()).await?)?))
 }

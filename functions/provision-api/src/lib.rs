@@ -8,8 +8,8 @@ use axum::routing::{delete, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use trustplane_core::domain::{AgentId, Scope};
-use trustplane_core::http::{standalone, with_common_layers, AppState, Caller, ErrorFormat, Json};
+use trustplane_core::domain::{AgentId, KeyPrefix, Limit, Scope};
+use trustplane_core::http::{standalone, with_common_layers, AppState, Caller, ErrorFormat, Json, LenientJson};
 use trustplane_core::services::pki::Pki;
 use trustplane_core::services::provisioning::{KeyFilter, ProvisionKeyState, Provisioning, TtlSeconds};
 use trustplane_core::{Error, Result};
@@ -27,6 +27,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 
 /// `POST /api/v1/provision` body (seed 000).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvisionBody {
     pub provision_key: Option<String>,
     pub csr: Option<String>,
@@ -36,8 +37,9 @@ fn required(value: Option<String>, name: &str) -> Result<String> {
     value.filter(|v| !v.trim().is_empty()).ok_or_else(|| Error::validation(format!("{name} is required")))
 }
 
-/// `POST /api/v1/provision`: 200 `{agent_id, agent_cert, ca_cert}`; 400/401 per the seed.
-pub async fn provision(State(state): State<AppState>, Json(body): Json<ProvisionBody>) -> Result<axum::Json<Value>> {
+/// `POST /api/v1/provision`: 200 `{agent_id, agent_cert, ca_cert}`; 400/401 per the seed. The
+/// body is read as JSON whatever its Content-Type, as the seed's server reads it.
+pub async fn provision(State(state): State<AppState>, LenientJson(body): LenientJson<ProvisionBody>) -> Result<axum::Json<Value>> {
     let key = required(body.provision_key, "provision_key")?;
     let csr = required(body.csr, "csr")?;
     let done = service(&state).provision(&key, &csr).await?;
@@ -46,6 +48,7 @@ pub async fn provision(State(state): State<AppState>, Json(body): Json<Provision
 
 /// `POST /api/v1/provision-keys` body.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
     pub agent_id: Option<String>,
     pub ttl_seconds: Option<i64>,
@@ -64,7 +67,7 @@ pub async fn create_key(State(state): State<AppState>, caller: Caller, Json(body
 /// `GET /api/v1/provision-keys` query.
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
-    pub limit: Option<u32>,
+    pub limit: Option<String>,
     pub cursor: Option<String>,
     pub agent_id: Option<String>,
     pub state: Option<String>,
@@ -74,15 +77,18 @@ fn parse_state(raw: &str) -> Result<ProvisionKeyState> {
     serde_json::from_value(json!(raw)).map_err(|_| Error::validation("state must be unused, claimed, used, revoked or expired"))
 }
 
+impl ListParams {
+    fn filter(&self) -> Result<KeyFilter> {
+        let agent_id = self.agent_id.as_deref().map(AgentId::parse).transpose()?;
+        Ok(KeyFilter { agent_id: agent_id.map(|id| id.as_str().to_owned()), state: self.state.as_deref().map(parse_state).transpose()? })
+    }
+}
+
 /// `GET /api/v1/provision-keys` (scope `provision:admin`): never the key itself.
 pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> Result<axum::Json<Value>> {
     caller.require(Scope::ProvisionAdmin)?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(Error::validation("limit must be between 1 and 100"));
-    }
-    let filter = KeyFilter { agent_id: params.agent_id, state: params.state.as_deref().map(parse_state).transpose()? };
-    let (keys, next) = service(&state).list_keys(&filter, limit, params.cursor).await?;
+    let limit = Limit::parse(params.limit.as_deref(), 50, 100)?;
+    let (keys, next) = service(&state).list_keys(&params.filter()?, limit.get(), params.cursor).await?;
     let data: Vec<Value> = keys
         .iter()
         .map(|(r, s)| json!({ "key_prefix": r.key_prefix, "agent_id": r.agent_id, "state": s, "created_at": rfc3339(r.created_at), "expires_at": rfc3339(r.expires_at), "used_at": r.used_at.map(rfc3339) }))
@@ -91,12 +97,9 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(para
 }
 
 /// `DELETE /api/v1/provision-keys/{key_prefix}` (scope `provision:admin`): revokes an unused key.
-pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(prefix): Path<String>) -> Result<StatusCode> {
+pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<StatusCode> {
     caller.require(Scope::ProvisionAdmin)?;
-    if !prefix.starts_with("sk_") || prefix.len() != 11 {
-        return Err(Error::NotFound(format!("provision key {prefix}")));
-    }
-    service(&state).revoke_key(&prefix).await?;
+    service(&state).revoke_key(KeyPrefix::in_path(&raw)?.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,16 +6,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use trustplane_core::domain::Scope;
+use trustplane_core::domain::{Limit, Scope};
 use trustplane_core::http::{AppState, Caller};
 use trustplane_core::services::tenants::{parse_id, TenantStatus};
-use trustplane_core::{Error, Result};
+use trustplane_core::Result;
 
 /// `GET /api/v1/tenants` query.
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
     pub status: Option<String>,
-    pub limit: Option<u32>,
+    pub limit: Option<String>,
     pub cursor: Option<String>,
 }
 
@@ -23,11 +23,8 @@ pub struct ListParams {
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> Result<axum::Json<Value>> {
     caller.require(Scope::TenantsRead)?;
     let status = params.status.as_deref().map(TenantStatus::parse).transpose()?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(Error::validation("limit must be between 1 and 100"));
-    }
-    let page = service(&state).list(status, limit, params.cursor.as_deref()).await?;
+    let limit = Limit::parse(params.limit.as_deref(), 50, 100)?;
+    let page = service(&state).list(status, limit.get(), params.cursor.as_deref()).await?;
     let data: Vec<Value> = page.tenants.iter().map(tenant_view).collect();
     Ok(axum::Json(json!({ "data": data, "next_cursor": page.next_cursor })))
 }

@@ -1,4 +1,4 @@
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 
 /// A blob store key such as `crl/<authority-id>.crl`: lowercase ASCII letters, digits, `._-`,
 /// `/`-separated, no empty, `.` or `..` segment, at most 512 bytes.
@@ -15,7 +15,7 @@ impl BlobKey {
         if valid {
             Ok(BlobKey(raw.to_owned()))
         } else {
-            Err(Error::validation(format!("invalid blob key: {raw:?}")))
+            Err(Error::validation(format!("invalid blob key: {}", echo(raw))))
         }
     }
 

@@ -3,11 +3,17 @@
 mod agent_id;
 mod blob_key;
 mod certname;
+mod entity_id;
+mod key_prefix;
+mod paging;
 mod scope;
 mod tenant;
 
 pub use agent_id::AgentId;
 pub use blob_key::BlobKey;
 pub use certname::Certname;
+pub use entity_id::EntityId;
+pub use key_prefix::KeyPrefix;
+pub use paging::{whole_number, Limit};
 pub use scope::{Scope, Scopes};
 pub use tenant::{DbName, Plan, Slug, TenantName};

@@ -1,4 +1,4 @@
-use crate::error::{Error, Result};
+use crate::error::{echo, Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// An API key permission. `admin` implies every other scope.
@@ -79,10 +79,10 @@ impl Scope {
 
     /// Parses a wire name.
     pub fn parse(raw: &str) -> Result<Self> {
-        Scope::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| Error::validation(format!("unknown scope {raw:?}")))
+        Scope::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
+            let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+            Error::validation(format!("unknown scope {} (expected one of {})", echo(raw), known.join(", ")))
+        })
     }
 }
 
@@ -91,12 +91,13 @@ impl Scope {
 pub struct Scopes(Vec<Scope>);
 
 impl Scopes {
-    /// Parses wire names; refuses an empty list and unknown names.
+    /// Parses wire names; refuses an empty list and unknown names (naming the list index).
     pub fn parse(raw: &[String]) -> Result<Self> {
         if raw.is_empty() {
             return Err(Error::validation("scopes must not be empty"));
         }
-        let mut scopes = raw.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>>>()?;
+        let at = |i: usize, e: Error| Error::validation(format!("scopes[{i}]: {}", e.public_message()));
+        let mut scopes = raw.iter().enumerate().map(|(i, s)| Scope::parse(s).map_err(|e| at(i, e))).collect::<Result<Vec<_>>>()?;
         scopes.sort();
         scopes.dedup();
         Ok(Scopes(scopes))
@@ -136,5 +137,13 @@ mod tests {
     fn scopes_refuse_unknown_and_empty_lists() {
         assert!(Scopes::parse(&[]).is_err());
         assert!(Scopes::parse(&["ca:everything".into()]).is_err());
+    }
+
+    #[test]
+    fn an_unknown_scope_is_named_by_its_index_and_echoed_at_most_64_characters() {
+        let huge = "x".repeat(1_000_000);
+        let message = Scopes::parse(&["admin".into(), huge]).unwrap_err().public_message();
+        assert!(message.starts_with(&format!("scopes[1]: unknown scope \"{}…\" (expected one of admin, ", "x".repeat(64))), "{message}");
+        assert!(message.len() < 400, "{} bytes", message.len());
     }
 }

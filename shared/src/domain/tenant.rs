@@ -1,6 +1,6 @@
 //! Seed 003's tenant fields, parsed at the boundary with the seed's rules.
 
-use crate::error::{Error, Result};
+use crate::error::{echo, truncate, Error, Result, MAX_ECHO_CHARS};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -81,7 +81,7 @@ impl Plan {
     /// Parses a plan, case as written; anything else is the seed's "Invalid Plan".
     pub fn parse(raw: &str) -> Result<Self> {
         Plan::ALL.into_iter().find(|p| p.as_str() == raw).ok_or_else(|| {
-            let detail = format!("Plan '{raw}' is not allowed. Allowed plans: Basic, Premium, Enterprise");
+            let detail = format!("Plan '{}' is not allowed. Allowed plans: Basic, Premium, Enterprise", truncate(raw, MAX_ECHO_CHARS));
             Error::Validation(detail).titled("Invalid Plan")
         })
     }
@@ -108,7 +108,7 @@ impl DbName {
         if ok {
             Ok(DbName(raw.to_owned()))
         } else {
-            Err(Error::validation(format!("{raw:?} is not a tenant database name")))
+            Err(Error::validation(format!("{} is not a tenant database name", echo(raw))))
         }
     }
 

@@ -5,12 +5,18 @@
 //! no bare text error reaches a client.
 
 use super::correlation::CorrelationId;
-use crate::error::Error;
+use crate::error::{truncate, Error};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde_json::{json, Value};
+
+/// The longest message a body carries: a last guard, as messages quote at most 64 characters of
+/// caller input ([`crate::error::echo`]).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+/// The longest request path (`instance`) or certname an error body echoes.
+const MAX_PATH_CHARS: usize = 256;
 
 /// The error body format of a contract (see `shared/seeds/README.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,13 +85,17 @@ struct Context {
     certname: Option<String>,
 }
 
+impl Context {
+    fn of(path: &str, correlation_id: String) -> Self {
+        let certname = certname_of(path).map(|name| truncate(&name, MAX_PATH_CHARS));
+        Context { correlation_id, path: truncate(path, MAX_PATH_CHARS), certname }
+    }
+}
+
 /// Middleware: renders every failure of this group in `format`.
 pub async fn render_errors(format: ErrorFormat, req: Request, next: Next) -> Response {
-    let ctx = Context {
-        correlation_id: req.extensions().get::<CorrelationId>().map(|c| c.0.clone()).unwrap_or_default(),
-        path: req.uri().path().to_owned(),
-        certname: certname_of(req.uri().path()),
-    };
+    let correlation_id = req.extensions().get::<CorrelationId>().map(|c| c.0.clone()).unwrap_or_default();
+    let ctx = Context::of(req.uri().path(), correlation_id);
     let response = next.run(req).await;
     let failure = match response.extensions().get::<Failure>() {
         Some(f) => f.clone(),
@@ -171,10 +181,8 @@ pub fn format_for_path(path: &str) -> ErrorFormat {
 
 /// A complete error response for `path` in its group's format (see [`format_for_path`]).
 pub fn failure_response(path: &str, status: StatusCode, message: &str, correlation_id: &str) -> Response {
-    let format = format_for_path(path);
     let failure = Failure::plain(status, message.to_owned(), status.is_server_error());
-    let ctx = Context { correlation_id: correlation_id.to_owned(), path: path.to_owned(), certname: certname_of(path) };
-    render(format, &failure, &ctx)
+    render(format_for_path(path), &failure, &Context::of(path, correlation_id.to_owned()))
 }
 
 /// RFC 3339 UTC timestamp, second precision (as the seeds show).
@@ -185,25 +193,26 @@ pub fn now_rfc3339() -> String {
 
 fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
     let code = f.code.unwrap_or_else(|| default_code(format, f.status));
+    let message = truncate(&f.message, MAX_MESSAGE_CHARS);
     match format {
-        ErrorFormat::Simple => json!({ "error": f.message }),
+        ErrorFormat::Simple => json!({ "error": message }),
         ErrorFormat::PuppetCa => json!({
-            "error": f.message,
+            "error": message,
             "code": code,
             "details": { "certname": ctx.certname, "timestamp": now_rfc3339() },
         }),
         ErrorFormat::Envelope => json!({
             "success": false,
-            "error": { "code": code, "message": envelope_title(code), "retryable": f.retryable, "details": f.message },
+            "error": { "code": code, "message": envelope_title(code), "retryable": f.retryable, "details": message },
             "correlation_id": ctx.correlation_id,
             "timestamp": now_rfc3339(),
         }),
-        ErrorFormat::TenantProblem => tenant_problem(f),
+        ErrorFormat::TenantProblem => tenant_problem(f, message),
         ErrorFormat::Problem => json!({
             "type": "about:blank",
             "title": f.title.unwrap_or_else(|| f.status.canonical_reason().unwrap_or("Error")),
             "status": f.status.as_u16(),
-            "detail": f.message,
+            "detail": message,
             "instance": ctx.path,
             "code": code,
             "correlation_id": ctx.correlation_id,
@@ -229,7 +238,7 @@ fn problem_type(status: StatusCode) -> &'static str {
     }
 }
 
-fn tenant_problem(f: &Failure) -> Value {
+fn tenant_problem(f: &Failure, message: String) -> Value {
     let status = f.status.as_u16();
     if let Some(fields) = &f.fields {
         return json!({
@@ -240,7 +249,7 @@ fn tenant_problem(f: &Failure) -> Value {
         });
     }
     let title = f.title.map(str::to_owned).unwrap_or_else(|| f.status.canonical_reason().unwrap_or("Error").to_owned());
-    json!({ "type": problem_type(f.status), "title": title, "status": status, "detail": f.message })
+    json!({ "type": problem_type(f.status), "title": title, "status": status, "detail": message })
 }
 
 fn envelope_title(code: &str) -> String {
@@ -309,6 +318,17 @@ mod tests {
         let ctx = Context { certname: Some("web01".into()), ..Context::default() };
         let v = body(ErrorFormat::PuppetCa, &failure(StatusCode::FORBIDDEN), &ctx);
         assert_eq!((v["code"].as_str(), v["details"]["certname"].as_str()), (Some("PERMISSION_DENIED"), Some("web01")));
+    }
+
+    #[test]
+    fn every_format_cuts_long_messages_paths_and_certnames() {
+        let huge = "x".repeat(1_000_000);
+        let f = Failure::plain(StatusCode::BAD_REQUEST, huge.clone(), false);
+        let ctx = Context::of(&format!("/api/v1/ca/sign/{huge}"), "c-1".into());
+        for format in [ErrorFormat::Simple, ErrorFormat::PuppetCa, ErrorFormat::Envelope, ErrorFormat::Problem, ErrorFormat::TenantProblem] {
+            let rendered = body(format, &f, &ctx).to_string();
+            assert!(rendered.len() < 1024, "{format:?}: {} bytes", rendered.len());
+        }
     }
 
     #[test]
