@@ -127,9 +127,14 @@ impl ApiKeys {
     }
 
     /// Revokes a key by id: it stops authenticating at once. Revoking twice is harmless.
+    ///
+    /// Only GSI1 maps an id to its key's item, and it is eventually consistent: it is read for
+    /// the item's key alone, and the decision and the versioned write rest on the item itself,
+    /// read strongly consistent.
     pub async fn revoke(&self, id: &str) -> Result<()> {
-        let query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::Eq(id.into()), limit: 1, cursor: None, descending: false };
-        let item = self.store.query(query).await?.items.into_iter().next().ok_or_else(|| Error::NotFound(format!("API key {id}")))?;
+        let not_found = || Error::NotFound(format!("API key {id}"));
+        let pk = self.item_key_of(id).await?.ok_or_else(not_found)?;
+        let item = self.store.get(&pk, "APIKEY").await?.ok_or_else(not_found)?;
         if item.state.as_deref() == Some("revoked") {
             return Ok(());
         }
@@ -139,6 +144,27 @@ impl ApiKeys {
         updated.data = serde_json::to_value(&record).map_err(Error::internal)?;
         updated.state = Some("revoked".into());
         updated.version = item.version + 1;
-        self.store.put(updated, Condition::Version(item.version)).await
+        match self.store.put(updated, Condition::Version(item.version)).await {
+            Err(Error::Conflict(reason)) => match self.store.get(&pk, "APIKEY").await? {
+                Some(current) if current.state.as_deref() == Some("revoked") => Ok(()),
+                _ => Err(Error::Conflict(reason)),
+            },
+            other => other,
+        }
+    }
+
+    /// The partition key of the item of the key with `id`, from GSI1, read past short pages.
+    async fn item_key_of(&self, id: &str) -> Result<Option<String>> {
+        let mut query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::Eq(id.into()), limit: 1, cursor: None, descending: false };
+        loop {
+            let page = self.store.query(query.clone()).await?;
+            if let Some(item) = page.items.into_iter().next() {
+                return Ok(Some(item.pk));
+            }
+            match page.cursor {
+                Some(next) => query.cursor = Some(next),
+                None => return Ok(None),
+            }
+        }
     }
 }

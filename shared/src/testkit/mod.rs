@@ -76,6 +76,7 @@ where
     Reply { status: parts.status, headers: parts.headers, body }
 }
 
+pub mod faults;
 pub mod moto;
 pub mod rie;
 

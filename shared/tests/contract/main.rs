@@ -94,3 +94,40 @@ contract_tests! {
     tenants::drop_removes_the_database_and_is_idempotent
         => sqlite_drop_removes_the_database_and_is_idempotent, moto_drop_removes_the_database_and_is_idempotent;
 }
+
+/// The fault-injection suite uses `testkit::faults` (the `testkit` feature, which
+/// `cargo test --workspace` turns on through the function crates' dev-dependencies).
+#[cfg(feature = "testkit")]
+mod faults;
+
+#[cfg(feature = "testkit")]
+mod under_faults {
+    use super::{backend, faults};
+
+    contract_tests! {
+        faults::raw_stores_refuse_forged_cursors_and_oversized_pages_as_invalid_requests
+            => sqlite_raw_stores_refuse_forged_cursors_and_oversized_pages_as_invalid_requests,
+               moto_raw_stores_refuse_forged_cursors_and_oversized_pages_as_invalid_requests;
+        faults::revoking_an_api_key_twice_under_gsi_lag_is_harmless
+            => sqlite_revoking_an_api_key_twice_under_gsi_lag_is_harmless,
+               moto_revoking_an_api_key_twice_under_gsi_lag_is_harmless;
+        faults::an_api_key_revocation_retried_after_a_lost_success_reports_success
+            => sqlite_an_api_key_revocation_retried_after_a_lost_success_reports_success,
+               moto_an_api_key_revocation_retried_after_a_lost_success_reports_success;
+        faults::an_api_key_is_revoked_by_id_past_empty_and_short_pages
+            => sqlite_an_api_key_is_revoked_by_id_past_empty_and_short_pages,
+               moto_an_api_key_is_revoked_by_id_past_empty_and_short_pages;
+        faults::a_provision_key_whose_claim_was_released_under_gsi_lag_can_be_revoked
+            => sqlite_a_provision_key_whose_claim_was_released_under_gsi_lag_can_be_revoked,
+               moto_a_provision_key_whose_claim_was_released_under_gsi_lag_can_be_revoked;
+        faults::a_provision_key_is_revoked_by_prefix_past_empty_pages
+            => sqlite_a_provision_key_is_revoked_by_prefix_past_empty_pages,
+               moto_a_provision_key_is_revoked_by_prefix_past_empty_pages;
+        faults::a_provisioning_whose_commit_was_cancelled_by_a_transaction_conflict_succeeds_when_retried
+            => sqlite_a_provisioning_whose_commit_was_cancelled_by_a_transaction_conflict_succeeds_when_retried,
+               moto_a_provisioning_whose_commit_was_cancelled_by_a_transaction_conflict_succeeds_when_retried;
+        faults::a_crl_lists_every_revocation_when_pages_come_back_short_or_empty
+            => sqlite_a_crl_lists_every_revocation_when_pages_come_back_short_or_empty,
+               moto_a_crl_lists_every_revocation_when_pages_come_back_short_or_empty;
+    }
+}

@@ -59,7 +59,8 @@ pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<Ports> {
     })
 }
 
-/// Error codes AWS documents as throttling or transient server faults (retrying may help).
+/// Error codes AWS documents as throttling, contention with a concurrent transaction, or
+/// transient server faults (retrying may help).
 const TRANSIENT_CODES: &[&str] = &[
     "ThrottlingException",
     "Throttling",
@@ -72,6 +73,8 @@ const TRANSIENT_CODES: &[&str] = &[
     "LimitExceededException",
     "SlowDown",
     "TransactionInProgressException",
+    "TransactionConflictException",
+    "ReplicatedWriteConflictException",
     "InternalServerError",
     "InternalFailure",
     "ServiceUnavailable",
@@ -82,8 +85,9 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Translates an SDK error of `operation` into the domain error: a failed DynamoDB condition
-/// is `Conflict`; timeouts, network failures, throttling and 5xx are `Unavailable`; anything
-/// else is `Internal`. Messages carry the AWS error code and message, never a debug dump.
+/// is `Conflict`; timeouts, network failures, throttling, a write refused for a transaction in
+/// flight on its item and 5xx are `Unavailable`; anything else is `Internal`. Messages carry
+/// the AWS error code and message, never a debug dump.
 pub(crate) fn sdk_error<E>(operation: &str, err: SdkError<E>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

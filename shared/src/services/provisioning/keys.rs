@@ -138,20 +138,50 @@ impl Provisioning {
     }
 
     /// Revokes an unused key by its prefix: 404 if unknown, 409 if already used or revoked.
+    ///
+    /// Only GSI1 maps a prefix to its key's item, and it is eventually consistent: it is read
+    /// for the item's key alone, and the decision and the versioned write rest on the item
+    /// itself, read strongly consistent.
     pub async fn revoke_key(&self, key_prefix: &str) -> Result<()> {
-        let query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::BeginsWith(format!("{key_prefix}#")), limit: 2, cursor: None, descending: false };
-        let items = self.store.query(query).await?.items;
-        let item = match items.as_slice() {
-            [one] => one.clone(),
-            [] => return Err(Error::NotFound(format!("provision key {key_prefix}"))),
-            _ => return Err(Error::Conflict(format!("key prefix {key_prefix} is ambiguous"))),
-        };
+        let not_found = || Error::NotFound(format!("provision key {key_prefix}"));
+        let pk = self.item_key_of(key_prefix).await?.ok_or_else(not_found)?;
+        let item = self.store.get(&pk, SK).await?.ok_or_else(not_found)?;
         if item.state.as_deref() != Some("unused") {
-            return Err(Error::Conflict(format!("provision key {key_prefix} is {} and cannot be revoked", item.state.as_deref().unwrap_or("?"))));
+            return Err(not_revocable(key_prefix, &item));
         }
         let mut revoked = item.clone();
         revoked.state = Some("revoked".into());
         revoked.version = item.version + 1;
-        self.store.put(revoked, Condition::Version(item.version)).await
+        match self.store.put(revoked, Condition::Version(item.version)).await {
+            Err(Error::Conflict(reason)) => match self.store.get(&pk, SK).await? {
+                Some(current) if current.state.as_deref() != Some("unused") => Err(not_revocable(key_prefix, &current)),
+                _ => Err(Error::Conflict(reason)),
+            },
+            other => other,
+        }
     }
+
+    /// The partition key of the item of the key with `key_prefix`, from GSI1, read past short
+    /// pages; 409 if two keys share the prefix.
+    async fn item_key_of(&self, key_prefix: &str) -> Result<Option<String>> {
+        let mut query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::BeginsWith(format!("{key_prefix}#")), limit: 2, cursor: None, descending: false };
+        let mut found = Vec::new();
+        loop {
+            let page = self.store.query(query.clone()).await?;
+            found.extend(page.items.into_iter().map(|item| item.pk));
+            if found.len() > 1 {
+                return Err(Error::Conflict(format!("key prefix {key_prefix} is ambiguous")));
+            }
+            match page.cursor {
+                Some(next) => query.cursor = Some(next),
+                None => return Ok(found.pop()),
+            }
+        }
+    }
+}
+
+/// The refusal to revoke a key that is no longer unused.
+fn not_revocable(key_prefix: &str, item: &Item) -> Error {
+    let state = item.state.as_deref().unwrap_or("?");
+    Error::Conflict(format!("provision key {key_prefix} is {state} and cannot be revoked"))
 }
