@@ -44,8 +44,11 @@ fn validate(body: InitBody, client_ip: String) -> Result<InitRequest> {
     }
 }
 
+/// One JSON object, bounded in depth, whatever the Content-Type (the seed's clients send
+/// `application/json`, `curl -d` sends form encoding); unknown members are ignored, as the
+/// seed's ASP.NET service does.
 fn parse_body(bytes: &[u8]) -> Result<InitBody> {
-    serde_json::from_slice(bytes).map_err(|e| Error::validation(format!("The request body is not valid JSON: {e}")))
+    trustplane_core::http::json::parse(bytes)
 }
 
 /// `POST /provision/tenants/init` → 200 with the provisioning id and the confirm token.

@@ -101,7 +101,7 @@ fn leaf_params(profile: &LeafProfile<'_>, is_rsa: bool) -> Result<CertificatePar
 fn subject_alt_names(dns_names: &[DnsName], ips: &[std::net::IpAddr]) -> Result<Vec<SanType>> {
     let mut sans = Vec::with_capacity(dns_names.len() + ips.len());
     for name in dns_names {
-        let ia5 = name.as_str().try_into().map_err(|_| Error::validation(format!("invalid DNS name {:?}", name.as_str())))?;
+        let ia5 = name.as_str().try_into().map_err(|_| Error::validation(format!("invalid DNS name {}", crate::error::echo(name.as_str()))))?;
         let san = SanType::DnsName(ia5);
         if !sans.contains(&san) {
             sans.push(san);

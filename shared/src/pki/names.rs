@@ -122,7 +122,7 @@ impl DnsName {
     /// Parses and lowercases.
     pub fn parse(raw: &str) -> Result<Self> {
         let name = raw.trim().to_ascii_lowercase();
-        let bad = |why: &str| Error::validation(format!("invalid DNS name {raw:?}: {why}"));
+        let bad = |why: &str| Error::validation(format!("invalid DNS name {}: {why}", crate::error::echo(raw)));
         if name.is_empty() || name.len() > 253 {
             return Err(bad("must be 1 to 253 characters"));
         }

@@ -25,7 +25,7 @@ impl Serial {
     /// (RFC 5280 §4.1.2.2: serials are positive), as are more than 20 octets.
     pub fn parse_hex(raw: &str) -> Result<Self> {
         let digits: String = raw.trim().chars().filter(|c| *c != ':').collect();
-        let bad = || Error::validation(format!("invalid serial number {raw:?}: expected hex digits"));
+        let bad = || Error::validation(format!("invalid serial number {}: expected hex digits", crate::error::echo(raw)));
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(bad());
         }

@@ -78,7 +78,7 @@ fn sans(dns: &[String], ips: &[String]) -> Result<(Vec<DnsName>, Vec<IpAddr>)> {
     let dns = dns.iter().map(|d| DnsName::parse(d)).collect::<Result<Vec<_>>>()?;
     let ips = ips
         .iter()
-        .map(|ip| ip.trim().parse().map_err(|_| Error::validation(format!("san.ipAddresses: {ip:?} is not an IP address"))))
+        .map(|ip| ip.trim().parse().map_err(|_| Error::validation(format!("san.ipAddresses: {} is not an IP address", crate::error::echo(ip)))))
         .collect::<Result<Vec<_>>>()?;
     Ok((dns, ips))
 }

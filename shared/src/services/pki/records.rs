@@ -131,7 +131,7 @@ impl CertStatus {
             "VALID" => Ok(CertStatus::Valid),
             "REVOKED" => Ok(CertStatus::Revoked),
             "EXPIRED" => Ok(CertStatus::Expired),
-            _ => Err(Error::validation(format!("status must be VALID, REVOKED or EXPIRED, not {raw:?}"))),
+            _ => Err(Error::validation(format!("status must be VALID, REVOKED or EXPIRED, not {}", crate::error::echo(raw)))),
         }
     }
 

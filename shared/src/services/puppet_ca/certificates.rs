@@ -28,7 +28,7 @@ impl CertSort {
             "certname" => Ok(CertSort::Certname),
             "not_after" => Ok(CertSort::NotAfter),
             "not_before" => Ok(CertSort::NotBefore),
-            _ => Err(Error::validation(format!("sort_by must be certname, not_after or not_before, not {raw:?}"))),
+            _ => Err(Error::validation(format!("sort_by must be certname, not_after or not_before, not {}", crate::error::echo(raw)))),
         }
     }
 }
@@ -51,7 +51,7 @@ impl CertQuery {
             "valid" => Ok(CertStatus::Valid),
             "expired" => Ok(CertStatus::Expired),
             "revoked" => Ok(CertStatus::Revoked),
-            _ => Err(Error::validation(format!("status must be valid, expired or revoked, not {raw:?}"))),
+            _ => Err(Error::validation(format!("status must be valid, expired or revoked, not {}", crate::error::echo(raw)))),
         }
     }
 }

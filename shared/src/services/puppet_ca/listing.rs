@@ -77,7 +77,7 @@ impl SortOrder {
         match raw {
             "asc" => Ok(SortOrder::Asc),
             "desc" => Ok(SortOrder::Desc),
-            _ => Err(Error::validation(format!("sort_order must be asc or desc, not {raw:?}"))),
+            _ => Err(Error::validation(format!("sort_order must be asc or desc, not {}", crate::error::echo(raw)))),
         }
     }
 

@@ -43,7 +43,7 @@ impl CsrState {
         [CsrState::Pending, CsrState::Signed, CsrState::Rejected]
             .into_iter()
             .find(|s| s.as_str() == raw)
-            .ok_or_else(|| Error::validation(format!("status must be pending, signed or rejected, not {raw:?}")))
+            .ok_or_else(|| Error::validation(format!("status must be pending, signed or rejected, not {}", crate::error::echo(raw))))
     }
 }
 
@@ -87,7 +87,7 @@ impl RequestSort {
         match raw {
             "certname" => Ok(RequestSort::Certname),
             "request_time" => Ok(RequestSort::RequestTime),
-            _ => Err(Error::validation(format!("sort_by must be certname or request_time, not {raw:?}"))),
+            _ => Err(Error::validation(format!("sort_by must be certname or request_time, not {}", crate::error::echo(raw)))),
         }
     }
 }

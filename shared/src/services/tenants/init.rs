@@ -65,14 +65,22 @@ impl Tenants {
     }
 
     async fn check_pending_cap(&self, ip: &str) -> Result<()> {
-        let cap = self.config.tenants.max_pending_per_ip;
+        let cap = self.config.tenants.max_pending_per_ip as usize;
         let mut query = Query::partition(pending_pk(ip));
-        query.limit = cap.min(1000);
-        let page = self.store.query(query).await?;
-        if page.items.len() < cap as usize {
+        query.limit = u32::try_from(cap.min(1000)).unwrap_or(1000).max(1);
+        let mut pending = Vec::new();
+        while pending.len() < cap {
+            let page = self.store.query(query.clone()).await?;
+            pending.extend(page.items);
+            match page.cursor {
+                Some(next) => query.cursor = Some(next),
+                None => break,
+            }
+        }
+        if pending.len() < cap {
             return Ok(());
         }
-        let soonest = page.items.iter().filter_map(|i| i.expires_at).min().unwrap_or(0);
+        let soonest = pending.iter().filter_map(|i| i.expires_at).min().unwrap_or(0);
         let wait = (soonest - now().unix_timestamp()).max(1) as u64;
         Err(Error::TooManyRequests { message: format!("At most {cap} unconfirmed tenants per address; confirm or wait"), retry_after_secs: wait })
     }

@@ -88,5 +88,5 @@ fn now() -> time::OffsetDateTime {
 
 /// Parses a provisioning id (a UUID), else 400.
 pub fn parse_id(raw: &str) -> Result<uuid::Uuid> {
-    uuid::Uuid::parse_str(raw).map_err(|_| Error::validation(format!("'{raw}' is not a valid provisioning id (a GUID)")))
+    uuid::Uuid::parse_str(raw).map_err(|_| Error::validation(format!("{} is not a valid provisioning id (a GUID)", crate::error::echo(raw))))
 }
