@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from moto.kms import utils as kms_utils
 from moto.kms.exceptions import ValidationException
+from moto.core.exceptions import JsonRESTError
+from moto.kms.models import KmsBackend
 from moto.kms.responses import KmsResponse
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -100,6 +102,79 @@ def _patch_kms():
     ec_key.sign, ec_key.verify = ec_sign_digest, ec_verify_digest
 
 
+class DisabledException(JsonRESTError):
+    """KMS's answer for a disabled key (HTTP 400)."""
+
+    def __init__(self, arn):
+        super().__init__("DisabledException", f"{arn} is disabled.")
+
+
+class KMSInvalidStateException(JsonRESTError):
+    """KMS's answer for a key in a state that cannot be used, e.g. pending deletion (HTTP 400)."""
+
+    def __init__(self, arn, state):
+        super().__init__("KMSInvalidStateException", f"{arn} is {_STATE_WORDS.get(state, state)}.")
+
+
+_STATE_WORDS = {"PendingDeletion": "pending deletion", "PendingImport": "pending import", "Unavailable": "unavailable"}
+
+
+def _patch_key_state():
+    """Sign, Verify and GetPublicKey refuse a key that is not Enabled, as KMS does, and key
+    state changes accept a key ARN, as KMS does.
+
+    moto 5.2.5 signs with disabled keys and keys pending deletion; real KMS answers
+    DisabledException / KMSInvalidStateException
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html).
+    """
+
+    def usable(backend, key_id):
+        key = backend.describe_key(key_id)
+        if key.key_state == "Disabled":
+            raise DisabledException(key.arn)
+        if key.key_state != "Enabled":
+            raise KMSInvalidStateException(key.arn, key.key_state)
+
+    def checked(operation):
+        def run(self, key_id, *args, **kwargs):
+            usable(self, key_id)
+            return operation(self, key_id, *args, **kwargs)
+
+        return run
+
+    def by_key_id(operation):
+        def run(self, key_id, *args, **kwargs):
+            return operation(self, self.any_id_to_key_id(key_id), *args, **kwargs)
+
+        return run
+
+    # KMS takes a key ARN wherever it takes a key id; moto 5.2.5 fails these with a KeyError.
+    for name in ("disable_key", "enable_key", "schedule_key_deletion", "cancel_key_deletion"):
+        setattr(KmsBackend, name, by_key_id(getattr(KmsBackend, name)))
+    KmsBackend.sign = checked(KmsBackend.sign)
+    KmsBackend.verify = checked(KmsBackend.verify)
+    KmsBackend.get_public_key = checked(KmsBackend.get_public_key)
+
+
+def _patch_s3_conditional_puts():
+    """Conditional PutObject (If-Match / If-None-Match) is atomic, as on S3.
+
+    moto 5.2.5 checks the condition and then writes without a lock, so two concurrent
+    conditional puts can both pass; one lock around the whole PutObject makes the
+    compare-and-swap the CRL publisher relies on hold here as it does on AWS.
+    """
+    from moto.s3.responses import S3Response
+
+    lock = threading.Lock()
+    original = S3Response.put_object
+
+    def put_object(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    S3Response.put_object = put_object
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -110,6 +185,8 @@ def main():
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     _patch_kms()
+    _patch_key_state()
+    _patch_s3_conditional_puts()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     stop = threading.Event()

@@ -48,11 +48,11 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
 }
 
 async fn create_key(args: CreateKeyArgs) -> anyhow::Result<()> {
+    let (name, scopes) = (KeyName::parse(&args.name)?, Scopes::parse(&args.scopes)?);
     let mut config = Config::from_env()?;
     config.data_dir = args.data_dir;
     let (ports, _) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
-    let keys = ApiKeys::new(ports.store);
-    let new = keys.create(KeyName::parse(&args.name)?, Scopes::parse(&args.scopes)?).await?;
+    let new = ApiKeys::new(ports.store).create(name, scopes).await?;
     println!("{}", serde_json::json!({ "id": new.record.id, "name": new.record.name, "scopes": new.record.scopes.names(), "key": new.secret }));
     Ok(())
 }

@@ -97,21 +97,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the SAM template's schedule does on AWS: republish every active authority's CRL at a
-/// quarter of its validity, so relying parties never hold a CRL past its nextUpdate.
+/// What the SAM template's `Republish` schedule does on AWS, from start-up on: queue a
+/// publication for every authority whose CRL is past half its validity (or was never stored),
+/// which the in-process queue's CRL worker then publishes; so a server that was down for a
+/// while refreshes its stale CRLs at once, not only after its first period.
 async fn republish_crls(pki: Pki, validity_hours: u32, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let period = std::time::Duration::from_secs(u64::from(validity_hours) * 900);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut tick = tokio::time::interval(crl_check_period(validity_hours));
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = pki.republish_all().await {
-                    tracing::error!(error = %e, "scheduled CRL republication failed");
+                match pki.enqueue_due_crls().await {
+                    Ok(0) => {}
+                    Ok(queued) => tracing::info!(queued, "stale CRLs queued for republication"),
+                    Err(e) => tracing::error!(error = %e, "scheduled CRL republication failed"),
                 }
             }
             _ = stop.changed() => return,
         }
     }
+}
+
+/// How often `serve` looks for due CRLs: hourly as the template's schedule, or every eighth of
+/// the validity if that is shorter, so a CRL is replaced by five eighths of its validity.
+fn crl_check_period(validity_hours: u32) -> std::time::Duration {
+    std::time::Duration::from_secs((u64::from(validity_hours) * 450).min(3600))
 }
 
 /// What the template's `Sweep` schedule does on AWS: every minute, re-enqueue tenants stuck in

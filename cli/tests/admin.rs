@@ -24,16 +24,48 @@ async fn admin_create_key_mints_a_working_key_in_dynamodb_with_aws_credentials()
 }
 
 #[test]
-fn admin_create_key_refuses_unknown_scopes_without_writing_anything() {
-    let dir = tempfile::tempdir().unwrap();
+fn admin_create_key_refuses_unknown_scopes_and_leaves_the_data_dir_unwritten() {
+    let parent = tempfile::tempdir().unwrap();
+    let data_dir = parent.path().join("data");
     let out = Command::new(env!("CARGO_BIN_EXE_trustplane"))
         .args(["admin", "create-key", "--scopes", "root:everything", "--data-dir"])
-        .arg(dir.path())
+        .arg(&data_dir)
         .env("TRUSTPLANE_BACKEND", "local")
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!data_dir.exists(), "a refused command created {}: {:?}", data_dir.display(), std::fs::read_dir(&data_dir).map(|d| d.map(|e| e.unwrap().file_name()).collect::<Vec<_>>()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_create_key_refuses_unknown_scopes_and_leaves_the_table_empty() {
+    let config = moto::fresh_config().await;
+    assert_eq!(table_items(&config.table_name), 0, "a fresh table");
+    let out = Command::new(env!("CARGO_BIN_EXE_trustplane"))
+        .args(["admin", "create-key", "--name", "ops", "--scopes", "admin,root:everything"])
+        .envs(moto::lambda_env(&config))
+        .output()
+        .expect("run trustplane admin");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scope"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "no key printed: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(table_items(&config.table_name), 0, "a refused command wrote to the table");
+}
+
+/// How many items DynamoDB holds in `table` (a consistent scan through boto3, the AWS SDK for
+/// Python installed with moto in infra/.venv: this crate has no Rust AWS SDK).
+fn table_items(table: &str) -> u64 {
+    const SCAN: &str = r#"
+import boto3, sys
+client = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+pages = client.get_paginator("scan").paginate(TableName=sys.argv[2], Select="COUNT", ConsistentRead=True)
+print(sum(page["Count"] for page in pages))
+"#;
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/.venv/bin/python");
+    let out = Command::new(&python).args(["-c", SCAN, &moto::endpoint(), table]).output().expect("run boto3 (infra/test.sh creates infra/.venv)");
+    assert!(out.status.success(), "scan {table}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("an item count")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -188,6 +188,23 @@ pub trait Queue: Send + Sync {
     async fn send(&self, body: String) -> Result<()>;
 }
 
+/// A stored blob and its entity tag (S3's `ETag`; a content digest in a directory), which
+/// changes whenever the bytes do (RFC 9110 §8.8.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaggedBlob {
+    pub bytes: Vec<u8>,
+    pub tag: String,
+}
+
+/// The precondition of a conditional blob write. A failed precondition is `Error::Conflict`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobCondition {
+    /// Nothing is stored at the key (`If-None-Match: *`, RFC 9110 §13.1.2).
+    Absent,
+    /// What is stored at the key still has this tag (`If-Match`, RFC 9110 §13.1.1).
+    Tagged(String),
+}
+
 /// Published artefacts (CRLs, backups): S3 or a directory.
 #[async_trait]
 pub trait Blobs: Send + Sync {
@@ -195,4 +212,11 @@ pub trait Blobs: Send + Sync {
     async fn put(&self, key: &crate::domain::BlobKey, bytes: Vec<u8>, content_type: &str) -> Result<String>;
     /// The bytes at `key`, if any.
     async fn get(&self, key: &crate::domain::BlobKey) -> Result<Option<Vec<u8>>>;
+    /// The bytes at `key` with their tag, if any. A store that cannot tell "missing" from
+    /// "forbidden" (S3 without `s3:ListBucket` answers 403 for both) fails instead of `None`.
+    async fn get_tagged(&self, key: &crate::domain::BlobKey) -> Result<Option<TaggedBlob>>;
+    /// Stores `bytes` at `key` only if `condition` holds when the write takes effect
+    /// (compare-and-swap: two writers holding the same tag cannot both succeed); returns the
+    /// location as [`Blobs::put`] does.
+    async fn put_if(&self, key: &crate::domain::BlobKey, bytes: Vec<u8>, content_type: &str, condition: BlobCondition) -> Result<String>;
 }

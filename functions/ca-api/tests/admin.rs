@@ -2,9 +2,11 @@
 //! reject, revoke, lists, details, permissions and the signing race, on the embedded backend
 //! (`::sqlite`) and on the AWS adapters against moto (`::moto`).
 
+mod ops;
 mod support;
 
 use serde_json::json;
+use trustplane_core::jobs::Job;
 use trustplane_core::on_both_backends;
 use support::{assert_error, assert_verifies, openssl, text, Backend};
 use trustplane_core::services::puppet_ca::{CsrState, RequestQuery};
@@ -40,7 +42,8 @@ async fn a_submitted_request_is_listed_signed_served_and_verifies_with_openssl(b
     let cert = b.get("/puppet-ca/v1/certificate/web01.example.com", None).await;
     assert_eq!(cert.status, 200);
     assert_verifies(&b.ca_pem().await, &text(&cert));
-    let (_, eku) = openssl(&["x509", "-noout", "-ext", "extendedKeyUsage", "-in", "{c.pem}"], &[("c.pem", &text(&cert))]);
+    let (ok, eku) = openssl(&["x509", "-noout", "-ext", "extendedKeyUsage", "-in", "{c.pem}"], &[("c.pem", &text(&cert))]);
+    assert!(ok, "{eku}");
     assert!(eku.contains("TLS Web Client Authentication") && eku.contains("TLS Web Server Authentication"), "{eku}");
 
     assert_eq!(b.get("/api/v1/ca/requests", Some(&b.reader)).await.json()["total"], 0, "a signed request is no longer pending");
@@ -99,15 +102,26 @@ async fn a_revoked_certificate_is_listed_as_revoked_and_lands_on_the_crl(b: Back
     let details = b.get("/api/v1/ca/certificates/old.example.com", Some(&b.reader)).await.json();
     assert_eq!(details["status"], "revoked");
 
-    b.pki().publish_crl(&b.ca_id().await, None).await.unwrap();
+    let ca = b.ca_pem().await;
+    let (ok, output) = crl_check(&ca, &b.get("/puppet-ca/v1/certificate_revocation_list/ca", None).await, &cert);
+    assert!(ok && output.contains(": OK"), "the CRL published before the queued job ran does not list it yet: {output}");
+    let jobs = ops::run_crl_jobs(&b.state, b.on_moto).await;
+    let ca_id = b.ca_id().await;
+    assert!(matches!(jobs.as_slice(), [Job::PublishCrl { authority_id, requested_at: Some(_) }] if *authority_id == ca_id), "one CRL job for the CA: {jobs:?}");
     let crl = b.get("/puppet-ca/v1/certificate_revocation_list/ca", None).await;
-    assert_eq!(crl.status, 200);
     assert_eq!(text(&crl).matches("BEGIN X509 CRL").count(), 2, "the CA's CRL and its root's");
-    let files = [("ca.pem", b.ca_pem().await), ("crl.pem", text(&crl)), ("cert.pem", cert)];
-    let files: Vec<(&str, &str)> = files.iter().map(|(n, c)| (*n, c.as_str())).collect();
-    let (ok, output) = openssl(&["verify", "-crl_check", "-CAfile", "{ca.pem}", "-CRLfile", "{crl.pem}", "{cert.pem}"], &files);
+    let (ok, output) = crl_check(&ca, &crl, &cert);
     assert!(!ok && output.contains("certificate revoked"), "{output}");
     b.submit("old.example.com").await;
+}
+
+/// `openssl verify -crl_check` of `cert` under the CA chain `ca` with the served CRL chain:
+/// `(success, output)`; the CRL reply must be a 200.
+fn crl_check(ca: &str, crl: &trustplane_core::testkit::Reply, cert: &str) -> (bool, String) {
+    assert_eq!(crl.status, 200, "{}", text(crl));
+    let crl = text(crl);
+    let files = [("ca.pem", ca), ("crl.pem", crl.as_str()), ("cert.pem", cert)];
+    openssl(&["verify", "-crl_check", "-CAfile", "{ca.pem}", "-CRLfile", "{crl.pem}", "{cert.pem}"], &files)
 }
 
 async fn certificate_details_read_back_rfc_4514_names_extensions_and_the_public_key(b: Backend) {

@@ -1,16 +1,19 @@
 //! Puppet's agent-facing CA v1 API, autosign, and the CA being unavailable, on the embedded
 //! backend (`::sqlite`) and on the AWS adapters against moto (`::moto`).
 
+mod ops;
 mod support;
 
-use trustplane_core::on_both_backends;
+use ops::KeyOutage;
 use support::{assert_error, csr, send, text, weak_csr, Backend, Body};
+use trustplane_core::http::AppState;
+use trustplane_core::on_both_backends;
 
 on_both_backends!(
     the_agent_api_refuses_bad_certnames_mismatched_names_weak_keys_and_duplicates,
     an_agent_may_withdraw_its_pending_request,
     autosign_signs_requests_whose_certname_matches_a_configured_glob,
-    the_ca_is_unavailable_when_its_authority_is_missing_or_custody_does_not_answer,
+    the_ca_is_unavailable_when_its_authority_is_missing_or_its_key_is_disabled,
 );
 
 async fn the_agent_api_refuses_bad_certnames_mismatched_names_weak_keys_and_duplicates(b: Backend) {
@@ -75,15 +78,23 @@ async fn autosign_signs_requests_whose_certname_matches_a_configured_glob(b: Bac
     assert!(trail.iter().any(|op| op.actor == "autosign" && op.certname.as_deref() == Some("web.auto.example.com")), "{trail:?}");
 }
 
-async fn the_ca_is_unavailable_when_its_authority_is_missing_or_custody_does_not_answer(b: Backend) {
+async fn the_ca_is_unavailable_when_its_authority_is_missing_or_its_key_is_disabled(b: Backend) {
     b.submit("stuck.example.com").await;
-    let silent = b.app_with_silent_custody();
-    let status = send(&silent, "GET", "/api/v1/ca/status", Some(&b.reader), Body::None).await;
+    let ca = b.pki().get_authority(&b.ca_id().await).await.unwrap();
+    let outage = KeyOutage::begin(&b.state, b.on_moto, &ca.key.key_ref);
+    // On moto the running app's KMS key is disabled; embedded, a process started now cannot read the key.
+    let app = match b.on_moto {
+        true => b.app.clone(),
+        false => ca_api::app(AppState::new((*b.state.config).clone(), ops::fresh_ports(&b.state, false).await)),
+    };
+    let status = send(&app, "GET", "/api/v1/ca/status", Some(&b.reader), Body::None).await;
     assert_eq!(status.status, 200);
     assert_eq!((status.json()["service_status"].as_str(), status.json()["pending_requests"].as_u64()), (Some("unavailable"), Some(1)));
-    let sign = send(&silent, "POST", "/api/v1/ca/sign/stuck.example.com", Some(&b.admin), Body::None).await;
+    let sign = send(&app, "POST", "/api/v1/ca/sign/stuck.example.com", Some(&b.admin), Body::None).await;
     assert_error(&sign, 503, "CA_UNAVAILABLE", Some("stuck.example.com"));
-    assert_error(&send(&silent, "POST", "/api/v1/ca/renew", Some(&b.admin), Body::None).await, 503, "CA_UNAVAILABLE", None);
+    assert_error(&send(&app, "POST", "/api/v1/ca/renew", Some(&b.admin), Body::None).await, 503, "CA_UNAVAILABLE", None);
+    assert_eq!(b.get("/api/v1/ca/requests", Some(&b.reader)).await.json()["total"], 1, "the request is still pending");
+    assert_eq!(b.pki().get_authority(&ca.id).await.unwrap().serial_number, ca.serial_number, "the CA certificate was not renewed");
 
     let missing = b.app_with(|config, _| config.default_issuer_id = Some(uuid::Uuid::now_v7().to_string()));
     assert_error(&send(&missing, "POST", "/api/v1/ca/sign/stuck.example.com", Some(&b.admin), Body::None).await, 503, "CA_UNAVAILABLE", Some("stuck.example.com"));
@@ -92,7 +103,10 @@ async fn the_ca_is_unavailable_when_its_authority_is_missing_or_custody_does_not
     let status = send(&missing, "GET", "/api/v1/ca/status", Some(&b.reader), Body::None).await.json();
     assert_eq!((status["service_status"].as_str(), status["ca_certificate"].is_null()), (Some("unavailable"), true));
 
-    assert_eq!(b.get("/api/v1/ca/status", Some(&b.reader)).await.json()["service_status"], "running");
-    assert_eq!(b.get("/api/v1/ca/requests", Some(&b.reader)).await.json()["total"], 1, "the request is still pending");
-    b.sign("stuck.example.com").await;
+    outage.end();
+    assert_eq!(send(&app, "GET", "/api/v1/ca/status", Some(&b.reader), Body::None).await.json()["service_status"], "running");
+    let signed = send(&app, "POST", "/api/v1/ca/sign/stuck.example.com", Some(&b.admin), Body::None).await;
+    assert_eq!(signed.status, 200, "the key is back: {}", text(&signed));
+    let cert = b.get("/puppet-ca/v1/certificate/stuck.example.com", None).await;
+    support::assert_verifies(&b.ca_pem().await, &text(&cert));
 }

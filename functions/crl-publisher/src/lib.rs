@@ -1,7 +1,9 @@
 //! The CRL worker. Triggered by SQS (bodies are [`Job::PublishCrl`] JSON: one publication per
 //! authority per batch, failed message ids reported for `ReportBatchItemFailures`) and by an
-//! EventBridge schedule (every ACTIVE authority's CRL is republished before its nextUpdate).
-//! `trustplane serve` drains its in-process queue through the same [`CrlWorker`].
+//! EventBridge schedule, which publishes nothing itself: it queues one job per ACTIVE
+//! authority whose CRL is past half its validity (RFC 5280 §5.1.2.5), so each republication
+//! runs in its own SQS-triggered invocation. `trustplane serve` drains its in-process queue
+//! through the same [`CrlWorker`].
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -35,8 +37,8 @@ pub enum WorkerEvent {
 pub enum WorkerResponse {
     /// `{"batchItemFailures": [{"itemIdentifier": "<messageId>"}, ...]}`.
     Sqs(SqsBatchResponse),
-    /// `{"republished": <authorities>}`.
-    Scheduled { republished: usize },
+    /// `{"enqueued": <authorities whose CRL publication was queued>}`.
+    Scheduled { enqueued: usize },
 }
 
 /// Publishes CRLs through the PKI service.
@@ -79,7 +81,7 @@ impl CrlWorker {
         match event {
             WorkerEvent::Sqs(batch) => Ok(WorkerResponse::Sqs(self.process_batch(batch).await)),
             WorkerEvent::Scheduled(event) if event.source == "aws.events" => {
-                Ok(WorkerResponse::Scheduled { republished: self.pki.republish_all().await? })
+                Ok(WorkerResponse::Scheduled { enqueued: self.pki.enqueue_due_crls().await? })
             }
             WorkerEvent::Scheduled(event) => Err(Error::validation(format!("unexpected event source {:?}", event.source))),
         }
@@ -122,6 +124,7 @@ impl CrlWorker {
         match self.pki.publish_crl(authority_id, requested_at).await {
             Ok(CrlOutcome::Published { number, .. }) => tracing::info!(authority_id, number, "published CRL"),
             Ok(CrlOutcome::UpToDate { number }) => tracing::info!(authority_id, number, "CRL already covers the request"),
+            Ok(CrlOutcome::Superseded { number, by }) => tracing::info!(authority_id, number, by, "a later CRL covers the request"),
             Err(Error::NotFound(what)) => tracing::warn!(authority_id, %what, "dropping CRL job for an unknown authority"),
             Err(e) => return Err(e),
         }

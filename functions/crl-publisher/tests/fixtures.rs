@@ -1,5 +1,8 @@
 //! The `events/crl-publisher/` fixtures (what `sam local invoke -e` takes), through the built
-//! bootstrap under the Lambda Runtime Interface Emulator on moto, and in-process locally.
+//! bootstrap under the Lambda Runtime Interface Emulator on moto, and in-process locally. The
+//! schedule fixture queues a job only for a CRL past half its validity.
+
+mod common;
 
 use serde_json::json;
 use std::sync::Arc;
@@ -22,7 +25,8 @@ fn failures(reply: &serde_json::Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn sqs_and_schedule_fixtures_publish_once_and_report_only_unreadable_messages_through_the_emulator() {
     let config = moto::fresh_config().await;
-    let pki = Pki::new(trustplane_core::adapters::aws::ports_with(&moto::sdk_config().await, &config).unwrap(), Arc::new(config.clone()));
+    let ports = trustplane_core::adapters::aws::ports_with(&moto::sdk_config().await, &config).unwrap();
+    let pki = Pki::new(ports.clone(), Arc::new(config.clone()));
     let authority = root(&pki).await;
     let rie = Rie::start(env!("CARGO_BIN_EXE_crl-publisher"), &moto::lambda_env(&config));
     let invoke = |name: &str| tokio::task::block_in_place(|| rie.invoke(&fixture_text("crl-publisher", name, &[("AUTHORITY_ID", &authority)])));
@@ -31,7 +35,11 @@ async fn sqs_and_schedule_fixtures_publish_once_and_report_only_unreadable_messa
     assert_eq!(pki.crl_state(&authority).await.unwrap().unwrap().number, 2, "two messages for one issuer make one CRL");
     let bad = failures(&invoke("sqs-with-bad-messages"));
     assert_eq!(bad, vec!["0f4b7a8e-0003-4c1f-9a3e-5b6c7d8e9f03".to_owned()], "only the unreadable message is retried");
-    assert_eq!(invoke("scheduled"), json!({ "republished": 1 }));
+    let before = pki.crl_state(&authority).await.unwrap().unwrap().number;
+    assert_eq!(invoke("scheduled"), json!({ "enqueued": 0 }), "a fresh CRL is not due");
+    common::age_crl(ports.store.as_ref(), &authority, 13).await;
+    assert_eq!(invoke("scheduled"), json!({ "enqueued": 1 }), "a CRL past half its validity is queued");
+    assert_eq!(pki.crl_state(&authority).await.unwrap().unwrap().number, before, "the schedule publishes nothing itself");
 }
 
 #[tokio::test(flavor = "multi_thread")]

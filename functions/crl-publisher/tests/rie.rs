@@ -1,5 +1,8 @@
 //! The built `crl-publisher` bootstrap under the Lambda Runtime Interface Emulator, on the
-//! AWS adapters against moto: a revocation's SQS message, then the EventBridge schedule.
+//! AWS adapters against moto: a revocation's SQS message, then the EventBridge schedule, which
+//! queues a job for the CRL past half its validity, and that job.
+
+mod common;
 
 use serde_json::json;
 use x509_parser::prelude::FromDer;
@@ -15,7 +18,8 @@ use trustplane_core::testkit::{moto, rie::Rie};
 async fn the_function_publishes_for_queued_revocations_and_on_schedule_through_the_emulator() {
     let config = moto::fresh_config().await;
     let sdk = moto::sdk_config().await;
-    let pki = Pki::new(ports_with(&sdk, &config).unwrap(), Arc::new(config.clone()));
+    let ports = ports_with(&sdk, &config).unwrap();
+    let pki = Pki::new(ports.clone(), Arc::new(config.clone()));
     let subject = pki.create_subject(SubjectName::common_name_only("RIE Root").unwrap()).await.unwrap();
     let new = NewAuthority { subject_id: subject.id.clone(), kind: Some(AuthorityType::Root), ..NewAuthority::default() };
     let root = pki.create_authority(new).await.unwrap();
@@ -25,12 +29,7 @@ async fn the_function_publishes_for_queued_revocations_and_on_schedule_through_t
     pki.revoke(&cert.id, RevocationReason::KeyCompromise, None).await.unwrap();
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let received = sqs.receive_message().queue_url(&config.job_queue_url).wait_time_seconds(2).send().await.unwrap();
-    let message = received.messages.unwrap_or_default().pop().expect("the revocation queued a job");
-    let event = json!({ "Records": [{
-        "messageId": message.message_id, "receiptHandle": message.receipt_handle, "body": message.body,
-        "eventSource": "aws:sqs", "awsRegion": "us-east-1",
-    }] });
+    let event = sqs_event(&sqs, &config.job_queue_url).await;
     let rie = Rie::start(env!("CARGO_BIN_EXE_crl-publisher"), &moto::lambda_env(&config));
     let reply = tokio::task::block_in_place(|| rie.invoke(&event.to_string()));
     assert_eq!(reply, json!({ "batchItemFailures": [] }));
@@ -38,10 +37,25 @@ async fn the_function_publishes_for_queued_revocations_and_on_schedule_through_t
     let root_der = pki.chain(&root.id).await.unwrap().remove(0);
     assert_published_crl_lists(&sdk, &config.blob_bucket, &root.id, &root_der, &cert.certificate_pem);
 
+    common::age_crl(ports.store.as_ref(), &root.id, 13).await;
     let scheduled = json!({ "version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {} });
     let reply = tokio::task::block_in_place(|| rie.invoke(&scheduled.to_string()));
-    assert_eq!(reply, json!({ "republished": 1 }));
+    assert_eq!(reply, json!({ "enqueued": 1 }));
+    assert_eq!(pki.crl_state(&root.id).await.unwrap().unwrap().number, 2, "the schedule only queues");
+    let queued = sqs_event(&sqs, &config.job_queue_url).await;
+    let reply = tokio::task::block_in_place(|| rie.invoke(&queued.to_string()));
+    assert_eq!(reply, json!({ "batchItemFailures": [] }));
     assert_eq!(pki.crl_state(&root.id).await.unwrap().unwrap().number, 3);
+}
+
+/// The next message of the queue as the SQS event Lambda would deliver.
+async fn sqs_event(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> serde_json::Value {
+    let received = sqs.receive_message().queue_url(queue_url).wait_time_seconds(2).send().await.unwrap();
+    let message = received.messages.unwrap_or_default().pop().expect("a queued job");
+    json!({ "Records": [{
+        "messageId": message.message_id, "receiptHandle": message.receipt_handle, "body": message.body,
+        "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+    }] })
 }
 
 /// The object the function wrote to S3 is a CRL signed by the root (openssl) that lists `cert`.

@@ -49,14 +49,14 @@ async fn the_function_accepts_sqs_batches_and_eventbridge_schedules_and_nothing_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_scheduled_event_republishes_every_active_authority() {
+async fn a_scheduled_event_queues_nothing_while_every_crl_is_fresh() {
     let (state, _dir) = local_state().await;
     let pki = Pki::new(state.ports, state.config);
     let (a, b) = (root(&pki, "Root A").await, root(&pki, "Root B").await);
     let worker = CrlWorker::new(pki.clone());
     let event = serde_json::from_value(json!({ "source": "aws.events", "detail-type": "Scheduled Event", "detail": {} })).unwrap();
-    assert_eq!(answer(&worker, event).await, json!({ "republished": 2 }));
-    assert_eq!((number(&pki, &a).await, number(&pki, &b).await), (2, 2));
+    assert_eq!(answer(&worker, event).await, json!({ "enqueued": 0 }));
+    assert_eq!((number(&pki, &a).await, number(&pki, &b).await), (1, 1));
 }
 
 #[tokio::test(flavor = "multi_thread")]

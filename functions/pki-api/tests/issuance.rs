@@ -44,10 +44,13 @@ async fn hierarchy_verifies(env: Env, spec: (&str, u32)) {
     files.write("root.pem", pem(&root)).write("int.pem", pem(&int)).write("leaf.pem", pem(&issued));
     let (ok, out) = files.openssl(&["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", "root.pem", "-untrusted", "int.pem", "leaf.pem"]);
     assert!(ok && out.contains("leaf.pem: OK"), "{spec:?}: {out}");
-    let (_, cert_key) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-pubkey"]);
-    let (_, csr_key) = files.openssl(&["pkey", "-in", "leaf.key", "-pubout"]);
+    let (ok, cert_key) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-pubkey"]);
+    assert!(ok, "{cert_key}");
+    let (ok, csr_key) = files.openssl(&["pkey", "-in", "leaf.key", "-pubout"]);
+    assert!(ok, "{csr_key}");
     assert_eq!(cert_key, csr_key, "the certificate is for the CSR's key");
-    let (_, subject_line) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-subject"]);
+    let (ok, subject_line) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-subject"]);
+    assert!(ok, "{subject_line}");
     assert!(subject_line.contains("www.example.com") && !subject_line.contains("ignored"), "{subject_line}");
 }
 
@@ -104,7 +107,8 @@ async fn generated_key_matches_and_is_not_stored(env: Env) {
     files.write("leaf.pem", pem(&leaf)).write("leaf.key", &key);
     let (ok, from_key) = files.openssl(&["pkey", "-in", "leaf.key", "-pubout"]);
     assert!(ok, "{from_key}");
-    let (_, from_cert) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-pubkey"]);
+    let (ok, from_cert) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-pubkey"]);
+    assert!(ok, "{from_cert}");
     assert_eq!(from_key, from_cert);
     let shown = env.get(&format!("/api/v1/certificates/{}", id(&leaf))).await;
     assert_eq!(shown.status, 200);

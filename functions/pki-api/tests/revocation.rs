@@ -13,7 +13,7 @@ on_both_backends! {
     a_revocation_reaches_a_crl_that_openssl_verifies_and_that_revokes_the_leaf => revocation_reaches_the_crl;
     revoking_twice_is_409_and_unknown_certificates_are_404 => revoke_twice_and_unknown;
     the_crl_number_strictly_increases_across_publications => crl_number_increases;
-    concurrent_publications_never_reuse_a_crl_number_and_leave_the_highest_published => concurrent_publications;
+    concurrent_publications_never_reuse_a_crl_number_never_serve_a_lower_one_and_leave_the_highest_published => concurrent_publications;
     two_revocations_in_one_sqs_batch_produce_one_new_crl => one_crl_per_batch;
     no_ca_private_key_is_ever_written_to_the_store_a_log_or_the_blobs => no_private_key_persisted;
 }
@@ -87,29 +87,50 @@ async fn crl_number_increases(env: Env) {
     assert_eq!(stale, CrlOutcome::UpToDate { number: numbers[2] });
 }
 
+/// Six publishers race while the served CRL is downloaded over and over: every number is
+/// used once, the numbers a relying party sees never decrease, and the highest ends up served.
 async fn concurrent_publications(env: Env) {
     let root = env.root(("EC", 256)).await;
-    let runs = (0..4).map(|_| {
-        let (pki, authority) = (env.pki(), id(&root).to_owned());
-        tokio::spawn(async move { pki.publish_crl(&authority, None).await })
-    });
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let (pki, authority) = (env.pki(), id(&root).to_owned());
+            tokio::spawn(async move { pki.publish_crl(&authority, None).await })
+        })
+        .collect();
+    let crl_path = format!("/api/v1/issuers/{}/crl", id(&root));
+    let mut served = Vec::new();
+    while !runs.iter().all(|run| run.is_finished()) {
+        served.push(served_number(&env, &crl_path).await);
+    }
     let mut numbers = Vec::new();
     for run in futures::future::join_all(runs).await {
         match run.unwrap().unwrap() {
             CrlOutcome::Published { number, .. } => numbers.push(number),
+            CrlOutcome::Superseded { number, by } => assert!(by > number, "superseded {number} by {by}"),
             other => panic!("not published: {other:?}"),
         }
     }
+    served.push(served_number(&env, &crl_path).await);
+    assert!(served.windows(2).all(|w| w[0] <= w[1]), "the served CRL went backwards: {served:?}");
     let mut unique = numbers.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), numbers.len(), "a CRL number was reused: {numbers:?}");
     let state = env.pki().crl_state(id(&root)).await.unwrap().unwrap();
-    assert!(state.published && state.number >= 5 && state.number == *unique.last().unwrap(), "{state:?} {numbers:?}");
+    assert!(state.published && state.number == 7 && state.number == *unique.last().unwrap(), "{state:?} {numbers:?}");
     let files = Files::new();
-    files.write("crl.der", env.get(&format!("/api/v1/issuers/{}/crl", id(&root))).await.body);
+    files.write("crl.der", env.get(&crl_path).await.body);
     let (_, text) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"]);
     assert_eq!(crl_number(&text), state.number, "the published CRL is the highest numbered one");
+}
+
+/// The CRL Number (RFC 5280 §5.2.3) of the CRL the API serves now.
+async fn served_number(env: &Env, crl_path: &str) -> u64 {
+    use x509_parser::prelude::FromDer;
+    let reply = env.get(crl_path).await;
+    assert_eq!(reply.status, 200);
+    let (_, crl) = x509_parser::revocation_list::CertificateRevocationList::from_der(&reply.body).expect("a DER CRL");
+    u64::try_from(crl.crl_number().expect("a CRL number")).unwrap()
 }
 
 async fn one_crl_per_batch(env: Env) {

@@ -137,6 +137,13 @@ fn check_signature(der: &[u8], issuer_key: &x509_parser::x509::SubjectPublicKeyI
         .map_err(|e| Error::internal(format!("custody produced a CRL signature that does not verify: {e}")))
 }
 
+/// The CRL Number (RFC 5280 §5.2.3) of a DER CRL; `None` if the bytes are not a CRL or its
+/// number is absent or does not fit 64 bits.
+pub fn number(der: &[u8]) -> Option<u64> {
+    let (_, crl) = x509_parser::parse_x509_crl(der).ok()?;
+    u64::try_from(crl.crl_number()?).ok()
+}
+
 /// DER CRL → PEM (`X509 CRL`, RFC 7468 §6).
 pub fn to_pem(der: &[u8]) -> String {
     pem::encode("X509 CRL", der)

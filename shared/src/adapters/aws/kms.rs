@@ -42,6 +42,24 @@ fn signing_algorithm(algorithm: KeyAlgorithm) -> SigningAlgorithmSpec {
     }
 }
 
+/// KMS error codes for a key that exists but cannot be used now (disabled, pending deletion,
+/// its custom key store unreachable): the CA is unavailable until an operator acts, a 503
+/// rather than an internal fault.
+const KEY_STATE_CODES: &[&str] = &["DisabledException", "KMSInvalidStateException", "KeyUnavailableException"];
+
+/// [`sdk_error`], with a key that cannot be used now ([`KEY_STATE_CODES`]) as `Unavailable`.
+fn kms_error<E>(operation: &str, err: aws_sdk_kms::error::SdkError<E>) -> Error
+where
+    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_kms::error::ProvideErrorMetadata;
+    let key_state = err.code().is_some_and(|code| KEY_STATE_CODES.contains(&code));
+    match sdk_error(operation, err) {
+        Error::Internal(detail) if key_state => Error::Unavailable(detail),
+        other => other,
+    }
+}
+
 fn tag(key: &str, value: &str) -> Result<Tag> {
     Tag::builder().tag_key(key).tag_value(value).build().map_err(Error::internal)
 }
@@ -63,7 +81,7 @@ impl KmsCustody {
             return Ok(spki);
         }
         let out =
-            self.client.get_public_key().key_id(&key.key_ref).send().await.map_err(|e| sdk_error("GetPublicKey", e))?;
+            self.client.get_public_key().key_id(&key.key_ref).send().await.map_err(|e| kms_error("GetPublicKey", e))?;
         if out.key_spec().is_some_and(|spec| *spec != key_spec(key.algorithm)) {
             return Err(Error::internal(format!("KMS key {} is not a {:?} key", key.key_ref, key.algorithm)));
         }
@@ -167,7 +185,7 @@ impl KmsSign {
             .signing_algorithm(signing_algorithm(self.algorithm))
             .send()
             .await
-            .map_err(|e| sdk_error("Sign", e))?;
+            .map_err(|e| kms_error("Sign", e))?;
         out.signature().map(|s| s.as_ref().to_vec()).ok_or_else(|| Error::internal("Sign returned no signature"))
     }
 }

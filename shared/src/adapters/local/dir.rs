@@ -2,13 +2,19 @@
 
 use crate::domain::BlobKey;
 use crate::error::{Error, Result};
-use crate::ports::Blobs;
+use crate::ports::{BlobCondition, Blobs, TaggedBlob};
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The embedded blob store: `<root>/<key>`, written atomically (temporary file, then rename).
-/// The content type is not stored; readers infer it from the key's extension.
+/// The file whose exclusive lock every write holds, so that a conditional write's check and
+/// its rename are one step for every process sharing the directory.
+const LOCK_FILE: &str = ".blobs.lock";
+
+/// The embedded blob store: `<root>/<key>`, written atomically (temporary file, then rename)
+/// under an exclusive file lock. A blob's tag is the SHA-256 of its bytes. The content type is
+/// not stored; readers infer it from the key's extension.
 pub struct DirBlobs {
     root: PathBuf,
 }
@@ -25,32 +31,75 @@ impl DirBlobs {
     pub fn path_of(&self, key: &BlobKey) -> PathBuf {
         self.root.join(key.as_str())
     }
-}
 
-#[async_trait]
-impl Blobs for DirBlobs {
-    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, _content_type: &str) -> Result<String> {
-        let path = self.path_of(key);
+    async fn write(&self, key: &BlobKey, bytes: Vec<u8>, condition: Option<BlobCondition>) -> Result<String> {
+        let (path, lock, key) = (self.path_of(key), self.root.join(LOCK_FILE), key.clone());
         blocking(move || {
+            let _held = lock_exclusively(&lock)?;
+            if let Some(condition) = condition {
+                let current = read(&path)?.map(|bytes| tag_of(&bytes));
+                let holds = match (&condition, &current) {
+                    (BlobCondition::Absent, None) => true,
+                    (BlobCondition::Tagged(expected), Some(current)) => expected == current,
+                    _ => false,
+                };
+                if !holds {
+                    return Err(Error::Conflict(format!("blob {key} changed since it was read")));
+                }
+            }
             write_atomically(&path, &bytes)?;
             Ok(path.display().to_string())
         })
         .await
     }
+}
+
+#[async_trait]
+impl Blobs for DirBlobs {
+    async fn put(&self, key: &BlobKey, bytes: Vec<u8>, _content_type: &str) -> Result<String> {
+        self.write(key, bytes, None).await
+    }
 
     async fn get(&self, key: &BlobKey) -> Result<Option<Vec<u8>>> {
         let path = self.path_of(key);
-        blocking(move || match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::internal(format!("cannot read blob {}: {e}", path.display()))),
-        })
-        .await
+        blocking(move || read(&path)).await
+    }
+
+    async fn get_tagged(&self, key: &BlobKey) -> Result<Option<TaggedBlob>> {
+        let path = self.path_of(key);
+        let found = blocking(move || read(&path)).await?;
+        Ok(found.map(|bytes| TaggedBlob { tag: tag_of(&bytes), bytes }))
+    }
+
+    /// Compare-and-swap under the directory's lock: the current file's tag is checked and the
+    /// new file renamed into place while no other writer can act.
+    async fn put_if(&self, key: &BlobKey, bytes: Vec<u8>, _content_type: &str, condition: BlobCondition) -> Result<String> {
+        self.write(key, bytes, Some(condition)).await
     }
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("blob task failed: {e}")))?
+}
+
+fn tag_of(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::internal(format!("cannot read blob {}: {e}", path.display()))),
+    }
+}
+
+/// Holds the lock until the returned file is dropped.
+fn lock_exclusively(path: &Path) -> Result<std::fs::File> {
+    let fail = |e: std::io::Error| Error::internal(format!("cannot lock {}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(fail)?;
+    file.lock().map_err(fail)?;
+    Ok(file)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -73,20 +122,5 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn put_replaces_a_blob_and_leaves_no_temporary_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        let blobs = DirBlobs::new(tmp.path().to_path_buf()).unwrap();
-        let key = BlobKey::parse("crl/a.crl").unwrap();
-        blobs.put(&key, b"one".to_vec(), "application/pkix-crl").await.unwrap();
-        let location = blobs.put(&key, b"two".to_vec(), "application/pkix-crl").await.unwrap();
-        assert_eq!(location, tmp.path().join("crl/a.crl").display().to_string());
-        assert_eq!(blobs.get(&key).await.unwrap().as_deref(), Some(&b"two"[..]));
-        let names: Vec<_> =
-            std::fs::read_dir(tmp.path().join("crl")).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, ["a.crl"]);
-    }
-}
+#[path = "dir_tests.rs"]
+mod tests;

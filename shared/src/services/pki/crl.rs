@@ -1,5 +1,12 @@
 //! CRL publication (seed 004 §4, RFC 5280 §5): every unexpired revoked serial of an issuer,
-//! a strictly increasing CRL number, signed through custody, put at `crl/<authorityId>.crl`.
+//! a strictly increasing CRL number (§5.2.3), signed through custody, put at
+//! `crl/<authorityId>.crl`.
+//!
+//! Publishers claim each number with a version condition on the CRL state, so no number is
+//! used twice, and upload with a compare-and-swap on the stored object's tag that never
+//! writes over a CRL numbered as high or higher: whatever the interleaving, the CRL relying
+//! parties download never goes backwards. The state is marked `published` only by the
+//! claimant of its number, after its upload, so a `published` state names the stored CRL.
 
 use super::authorities::Signing;
 use super::records::{decode, item, AuthorityStatus, CrlState, RevokedRecord};
@@ -9,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::jobs::Job;
 use crate::pki::crl::{self, CrlProfile, RevokedEntry};
 use crate::pki::Serial;
-use crate::ports::{Condition, Item, Query};
+use crate::ports::{BlobCondition, Condition, Item, Query};
 use time::{Duration, OffsetDateTime};
 
 /// The media type of a DER CRL (RFC 5280 §4.2.1.13).
@@ -25,8 +32,29 @@ const LARGE_CRL_ENTRIES: usize = 1_000;
 pub enum CrlOutcome {
     /// A new CRL with this number is published.
     Published { number: u64, der: Vec<u8> },
-    /// The current CRL was built after the request: nothing to do.
+    /// The stored CRL, built after the request, already covers it: nothing to do.
     UpToDate { number: u64 },
+    /// CRL `number` was built, but CRL `by`, built after it, was stored first; `by` covers
+    /// everything `number` did, so `number` was not written over it.
+    Superseded { number: u64, by: u64 },
+}
+
+/// A CRL number this publisher holds: the state it wrote at `version`.
+struct Claim<'a> {
+    authority_id: &'a str,
+    key: &'a BlobKey,
+    state: CrlState,
+    version: u64,
+    /// A CRL may be stored already (an earlier number was claimed).
+    may_exist: bool,
+}
+
+/// What the store holds, as a conditional upload sees it.
+enum Stored {
+    /// A CRL numbered this high or higher: do not write.
+    AsHighAs(u64),
+    /// Write under this condition; `read_error` is why nothing could be read.
+    Replaceable { condition: BlobCondition, read_error: Option<Error> },
 }
 
 fn state_pk(authority_id: &str) -> String {
@@ -52,15 +80,20 @@ fn expected(version: u64) -> Condition {
     }
 }
 
+/// True once `state`'s CRL is past half its validity (or was never stored): time to publish
+/// the next one, well before relying parties reach its nextUpdate (RFC 5280 §5.1.2.5).
+fn due(state: Option<&CrlState>, at: OffsetDateTime) -> bool {
+    state.is_none_or(|s| !s.published || at >= s.this_update + (s.next_update - s.this_update) / 2)
+}
+
 impl Pki {
     /// Builds, signs and publishes the authority's next CRL. A request stamped (unix seconds)
-    /// before the current CRL's thisUpdate is already covered by it and is a no-op. The CRL
-    /// state is claimed with a version condition, so concurrent publishers never reuse a number;
-    /// one that finds a newer CRL claimed while it uploaded publishes again, so the blob ends
-    /// with the highest number.
+    /// before the current CRL's thisUpdate is a no-op if the stored CRL is that one. The CRL
+    /// state is claimed with a version condition, so concurrent publishers never reuse a
+    /// number; the upload never replaces a higher-numbered CRL (see the module docs).
     pub async fn publish_crl(&self, authority_id: &str, requested_at: Option<i64>) -> Result<CrlOutcome> {
         let signing = self.signing(self.get_authority(authority_id).await?).await?;
-        let mut requested_at = requested_at;
+        let key = blob_key(authority_id)?;
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(5..50) * attempt as u64)).await;
@@ -68,35 +101,106 @@ impl Pki {
             let current = self.ports.store.get(&state_pk(authority_id), "CRL").await?;
             let version = current.as_ref().map_or(0, |i| i.version);
             let state: Option<CrlState> = current.as_ref().map(decode).transpose()?;
-            if let (Some(at), Some(state)) = (requested_at, &state) {
-                if state.published && at < state.this_update.unix_timestamp() {
-                    return Ok(CrlOutcome::UpToDate { number: state.number });
-                }
+            if let Some(number) = self.covering(&key, state.as_ref(), requested_at).await {
+                return Ok(CrlOutcome::UpToDate { number });
             }
-            let this_update = now();
-            let mut next = CrlState {
-                number: state.map_or(1, |s| s.number + 1),
-                published: false,
-                this_update,
-                next_update: this_update + Duration::hours(i64::from(self.config.crl_validity_hours)),
-            };
+            let next = self.next_state(state.as_ref());
             let der = self.sign_crl(&signing, &next).await?;
             match self.ports.store.put(state_item(authority_id, &next, version + 1)?, expected(version)).await {
                 Err(Error::Conflict(_)) => continue,
                 claimed => claimed?,
             }
-            self.ports.blobs.put(&blob_key(authority_id)?, der.clone(), CRL_CONTENT_TYPE).await?;
-            next.published = true;
-            match self.ports.store.put(state_item(authority_id, &next, version + 2)?, Condition::Version(version + 1)).await {
-                Err(Error::Conflict(_)) => requested_at = None,
-                marked => {
-                    marked?;
-                    tracing::info!(authority_id, number = next.number, "CRL published");
-                    return Ok(CrlOutcome::Published { number: next.number, der });
-                }
-            }
+            let claim = Claim { authority_id, key: &key, state: next, version: version + 1, may_exist: state.is_some() };
+            return self.place(claim, der).await;
         }
         Err(Error::Unavailable(format!("the CRL of authority {authority_id} kept changing under concurrent publications")))
+    }
+
+    fn next_state(&self, previous: Option<&CrlState>) -> CrlState {
+        let this_update = now();
+        CrlState {
+            number: previous.map_or(1, |s| s.number + 1),
+            published: false,
+            this_update,
+            next_update: this_update + Duration::hours(i64::from(self.config.crl_validity_hours)),
+        }
+    }
+
+    /// The number of the stored CRL if it covers a request stamped `requested_at`: the state
+    /// is published after the request and the stored object carries the state's number.
+    async fn covering(&self, key: &BlobKey, state: Option<&CrlState>, requested_at: Option<i64>) -> Option<u64> {
+        let (Some(at), Some(state)) = (requested_at, state) else { return None };
+        if !state.published || at >= state.this_update.unix_timestamp() {
+            return None;
+        }
+        match self.ports.blobs.get(key).await {
+            Ok(Some(der)) if crl::number(&der) == Some(state.number) => Some(state.number),
+            Ok(der) => {
+                let found = der.as_deref().and_then(crl::number);
+                tracing::warn!(%key, expected = state.number, ?found, "the stored CRL is not the one the state names; publishing again");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "the stored CRL cannot be read; publishing again");
+                None
+            }
+        }
+    }
+
+    /// Uploads a claimed CRL unless a newer one is stored, then marks it published unless a
+    /// later number was claimed meanwhile (whose publisher stores and marks that one).
+    async fn place(&self, claim: Claim<'_>, der: Vec<u8>) -> Result<CrlOutcome> {
+        let (authority_id, number) = (claim.authority_id, claim.state.number);
+        if let Some(by) = self.upload(claim.key, &der, number, claim.may_exist).await? {
+            tracing::info!(authority_id, number, by, "CRL superseded before its upload");
+            return Ok(CrlOutcome::Superseded { number, by });
+        }
+        let published = CrlState { published: true, ..claim.state };
+        match self.ports.store.put(state_item(authority_id, &published, claim.version + 1)?, Condition::Version(claim.version)).await {
+            Ok(()) => tracing::info!(authority_id, number, "CRL published"),
+            Err(Error::Conflict(_)) => tracing::info!(authority_id, number, "CRL published; a later one is already claimed"),
+            Err(e) => return Err(e),
+        }
+        Ok(CrlOutcome::Published { number, der })
+    }
+
+    /// Compare-and-swap of the stored CRL: writes `der` (CRL `number`) over nothing or over a
+    /// lower-numbered CRL only; returns the higher number stored instead. Whether to read
+    /// first comes from the CRL state (`may_exist`), not from a read's status (S3 answers a
+    /// missing object with 403 to a role without `s3:ListBucket`): a create-only write decides.
+    async fn upload(&self, key: &BlobKey, der: &[u8], number: u64, may_exist: bool) -> Result<Option<u64>> {
+        let mut read_first = may_exist;
+        for _ in 0..MAX_ATTEMPTS {
+            let (condition, read_error) = match read_first {
+                false => (BlobCondition::Absent, None),
+                true => match self.stored(key, number).await {
+                    Stored::AsHighAs(stored) => return Ok((stored > number).then_some(stored)),
+                    Stored::Replaceable { condition, read_error } => (condition, read_error),
+                },
+            };
+            match self.ports.blobs.put_if(key, der.to_vec(), CRL_CONTENT_TYPE, condition).await {
+                Ok(_) => return Ok(None),
+                Err(Error::Conflict(_)) => match read_error {
+                    Some(e) => return Err(e),
+                    None => read_first = true,
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Unavailable(format!("the stored CRL {key} kept changing under concurrent uploads")))
+    }
+
+    /// What is stored at `key`, for the upload of CRL `number`. An object that is not a
+    /// numbered CRL counts as number 0, so a CRL replaces it.
+    async fn stored(&self, key: &BlobKey, number: u64) -> Stored {
+        match self.ports.blobs.get_tagged(key).await {
+            Ok(Some(blob)) => match crl::number(&blob.bytes).unwrap_or(0) {
+                stored if stored >= number => Stored::AsHighAs(stored),
+                _ => Stored::Replaceable { condition: BlobCondition::Tagged(blob.tag), read_error: None },
+            },
+            Ok(None) => Stored::Replaceable { condition: BlobCondition::Absent, read_error: None },
+            Err(e) => Stored::Replaceable { condition: BlobCondition::Absent, read_error: Some(e) },
+        }
     }
 
     async fn sign_crl(&self, signing: &Signing, state: &CrlState) -> Result<Vec<u8>> {
@@ -134,34 +238,54 @@ impl Pki {
         self.ports.store.get(&state_pk(authority_id), "CRL").await?.as_ref().map(decode).transpose()
     }
 
-    /// The authority's published CRL (DER); 404 for an unknown authority. Publishes one if
-    /// none is there yet.
+    /// The authority's published CRL (DER); 404 for an unknown authority. Whether one was
+    /// ever stored comes from the CRL state, not from the blob store's answer (S3 answers a
+    /// missing object with 403 to a role without `s3:ListBucket`); publishes one if none was.
     pub async fn current_crl(&self, authority_id: &str) -> Result<Vec<u8>> {
         self.get_authority(authority_id).await?;
-        if let Some(der) = self.ports.blobs.get(&blob_key(authority_id)?).await? {
-            return Ok(der);
+        let key = blob_key(authority_id)?;
+        if let Some(state) = self.crl_state(authority_id).await? {
+            match self.ports.blobs.get(&key).await {
+                Ok(Some(der)) => return Ok(der),
+                Ok(None) => {}
+                Err(e) if state.published => return Err(e),
+                Err(e) => tracing::warn!(authority_id, error = %e, "no CRL is marked published and none can be read; publishing one"),
+            }
         }
         match self.publish_crl(authority_id, None).await? {
             CrlOutcome::Published { der, .. } => Ok(der),
-            CrlOutcome::UpToDate { .. } => self.ports.blobs.get(&blob_key(authority_id)?).await?.ok_or_else(|| Error::NotFound(format!("CRL of authority {authority_id}"))),
+            CrlOutcome::UpToDate { .. } | CrlOutcome::Superseded { .. } => {
+                self.ports.blobs.get(&key).await?.ok_or_else(|| Error::NotFound(format!("CRL of authority {authority_id}")))
+            }
         }
     }
 
-    /// Republishes the CRL of every ACTIVE authority (the scheduled refresh before nextUpdate).
-    /// Tries them all; returns how many were published, or the first failure.
-    pub async fn republish_all(&self) -> Result<usize> {
-        let mut published = 0;
-        let mut first_error = None;
+    /// The schedule's half of CRL freshness: queues one publication job per ACTIVE authority
+    /// whose CRL is due (past half its validity, or never stored), for the queue's workers to
+    /// publish each in its own run. Tries them all; returns how many were queued, or the first
+    /// failure.
+    pub async fn enqueue_due_crls(&self) -> Result<usize> {
+        let at = now();
+        let (mut queued, mut first_error) = (0, None);
         for authority in self.all_authorities().await?.into_iter().filter(|a| a.status == AuthorityStatus::Active) {
-            match self.publish_crl(&authority.id, None).await {
-                Ok(_) => published += 1,
+            match self.enqueue_if_due(&authority.id, at).await {
+                Ok(due) => queued += usize::from(due),
                 Err(e) => {
-                    tracing::error!(authority_id = %authority.id, error = %e, "CRL republication failed");
+                    tracing::error!(authority_id = %authority.id, error = %e, "CRL republication not queued");
                     first_error = first_error.or(Some(e));
                 }
             }
         }
-        first_error.map_or(Ok(published), Err)
+        first_error.map_or(Ok(queued), Err)
+    }
+
+    async fn enqueue_if_due(&self, authority_id: &str, at: OffsetDateTime) -> Result<bool> {
+        if !due(self.crl_state(authority_id).await?.as_ref(), at) {
+            return Ok(false);
+        }
+        let job = Job::PublishCrl { authority_id: authority_id.to_owned(), requested_at: Some(at.unix_timestamp()) };
+        job.enqueue(self.ports.queue.as_ref()).await?;
+        Ok(true)
     }
 
     /// The first, empty CRL of a new authority; if it cannot be published now, a job is queued.

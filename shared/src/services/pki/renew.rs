@@ -8,13 +8,15 @@ use super::{is_id, now, Pki};
 use crate::domain::BlobKey;
 use crate::error::{Error, Result};
 use crate::pki::chain::cert_pem;
-use crate::pki::{ca, IssuedCert, Serial};
+use crate::pki::{ca, CaSigner, IssuedCert, Serial};
 use crate::ports::Condition;
 use base64::Engine;
 use time::{Duration, OffsetDateTime};
 
 /// The media type of a backed-up PEM certificate.
 const PEM_CONTENT_TYPE: &str = "application/x-pem-file";
+/// What an authority's own key signs to show it can, before its certificate is re-issued.
+const KEY_PROBE: &[u8] = b"trustplane renewal key probe";
 
 /// What [`Pki::renew_authority`] did.
 #[derive(Clone, Debug)]
@@ -39,7 +41,8 @@ impl Pki {
     /// Re-issues the authority's certificate: same subject and custody key, a new serial,
     /// notBefore now (less a minute of clock skew), notAfter `policy.validityYears` ahead but
     /// never past the parent's. With `backup`, the old certificate is put at [`backup_key`]
-    /// before the record changes. 404 for an unknown authority, 409 if it changed meanwhile.
+    /// before the record changes. 404 for an unknown authority, 409 if it changed meanwhile,
+    /// 503 if the authority's own key does not sign (a disabled KMS key): nothing changes.
     pub async fn renew_authority(&self, authority_id: &str, backup: bool) -> Result<Renewal> {
         let missing = || Error::NotFound(format!("authority {authority_id}"));
         if !is_id(authority_id) {
@@ -72,7 +75,7 @@ impl Pki {
     }
 
     async fn reissued(&self, current: &AuthorityRecord) -> Result<IssuedCert> {
-        let signer = self.ports.custody.signer(&current.key).await?;
+        let signer = self.usable_own_key(current).await?;
         let parent = match &current.parent_authority_id {
             Some(id) => Some(self.signing(self.get_authority(id).await?).await?),
             None => None,
@@ -84,6 +87,22 @@ impl Pki {
         }
         let issuer = parent.as_ref().map(|p| p.issuer());
         ca::reissue(&current.der()?, Serial::random(), now - Duration::seconds(60), not_after, &signer, issuer.as_ref())
+    }
+
+    /// The authority's own custody key, proven to sign. An intermediate's certificate is
+    /// signed by its parent, so without the proof a CA whose key is disabled would be renewed
+    /// or not depending on whether custody still had its public key cached; a CA that cannot
+    /// sign is unavailable (503) and keeps its certificate.
+    async fn usable_own_key(&self, authority: &AuthorityRecord) -> Result<CaSigner> {
+        let unusable = |e: Error| {
+            tracing::error!(authority_id = %authority.id, error = %e, "the authority's key does not sign; not renewing it");
+            Error::Unavailable(format!("the key of authority {} does not sign; it was not renewed", authority.id))
+        };
+        let signer = self.ports.custody.signer(&authority.key).await.map_err(unusable)?;
+        let probe = signer.clone();
+        let signed = tokio::task::spawn_blocking(move || probe.sign_message(KEY_PROBE)).await.map_err(Error::internal)?;
+        signed.map_err(unusable)?;
+        Ok(signer)
     }
 }
 

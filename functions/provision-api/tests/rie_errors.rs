@@ -1,0 +1,89 @@
+//! Error-format parity on the AWS path: 404, 405, 413 and 415 from the built `provision-api`
+//! bootstrap under the Lambda Runtime Interface Emulator (on moto) are seed 000's
+//! `{"error": "..."}` and nothing else, exactly as the same requests answer in-process.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::Backend;
+use trustplane_core::http::AppState;
+use trustplane_core::testkit::{moto, replay_raw_in_process, replay_raw_through_rie, rie::Rie, RawAnswer};
+
+/// The body limit both deployments get, so that a 413 needs no megabyte event.
+const MAX_BODY_BYTES: usize = 4096;
+
+/// One request and the status of the seed 000 error it must get: `(method, path, content
+/// type, body, status)`.
+type Case = (&'static str, &'static str, Option<&'static str>, Option<String>, u16);
+
+fn cases() -> Vec<Case> {
+    let oversized = format!(r#"{{"provision_key":"sk_x","csr":"{}"}}"#, "A".repeat(MAX_BODY_BYTES));
+    let key_request = r#"{"agent_id":"agent-1","ttl_seconds":60}"#.to_owned();
+    vec![
+        ("GET", "/api/v1/provision/status", None, None, 404),
+        ("GET", "/api/v1/provision-keys/sk_abcdefgh/extra", None, None, 404),
+        ("GET", "/api/v1/provision", None, None, 405),
+        ("PUT", "/api/v1/provision-keys", Some("application/json"), Some(key_request.clone()), 405),
+        ("POST", "/api/v1/provision", Some("application/json"), Some(oversized.clone()), 413),
+        ("POST", "/api/v1/provision-keys", Some("application/json"), Some(oversized), 413),
+        ("POST", "/api/v1/provision-keys", Some("text/plain"), Some(key_request.clone()), 415),
+        ("POST", "/api/v1/provision-keys", Some("application/x-www-form-urlencoded"), Some(key_request), 415),
+    ]
+}
+
+/// An API Gateway HTTP API (payload 2.0) event with the admin key and, for a body, its
+/// Content-Type and Content-Length as the gateway passes them on.
+fn event(method: &str, path: &str, key: &str, content_type: Option<&str>, body: Option<&str>) -> String {
+    let mut headers = json!({ "host": "api.example.com", "x-api-key": key });
+    if let Some(content_type) = content_type {
+        headers["content-type"] = json!(content_type);
+    }
+    if let Some(body) = body {
+        headers["content-length"] = json!(body.len().to_string());
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "test" },
+            "requestId": "rie-provision-errors", "routeKey": "$default", "stage": "$default", "time": "31/Jan/2026:14:40:00 +0000", "timeEpoch": 1769870400000u64,
+        },
+        "body": body,
+        "isBase64Encoded": false,
+    })
+    .to_string()
+}
+
+/// Asserts a seed 000 error, `{"error": "<message>"}` with no other key, and returns it.
+fn seed_000_error(answer: &RawAnswer, status: u16, what: &str) -> Value {
+    assert_eq!(answer.status, status, "{what}: {}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.content_type.as_deref(), Some("application/json"), "{what}");
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or_else(|_| panic!("{what}: not JSON: {}", String::from_utf8_lossy(&answer.body)));
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["error"], "{what}: {body}");
+    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: {body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_through_the_lambda_emulator_are_seed_000_errors_identical_to_in_process() {
+    let b = Backend::moto().await;
+    let mut config = (*b.state.config).clone();
+    config.max_body_bytes = MAX_BODY_BYTES;
+    let app = provision_api::app(AppState::new(config, b.state.ports.clone()));
+    let mut env = moto::lambda_env(&b.state.config);
+    env.push(("MAX_BODY_BYTES".into(), MAX_BODY_BYTES.to_string()));
+    let rie = Rie::start(env!("CARGO_BIN_EXE_provision-api"), &env);
+    for (method, path, content_type, body, status) in cases() {
+        let event = event(method, path, &b.admin, content_type, body.as_deref());
+        let what = format!("{method} {path} {content_type:?} ({status})");
+        let in_process = seed_000_error(&replay_raw_in_process(&app, &event).await, status, &format!("in-process {what}"));
+        let emulated = tokio::task::block_in_place(|| replay_raw_through_rie(&rie, &event));
+        let emulated = seed_000_error(&emulated, status, &format!("emulator {what}"));
+        assert_eq!(emulated, in_process, "{what}: the emulator answers as the app does in-process");
+    }
+}
