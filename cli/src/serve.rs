@@ -4,6 +4,7 @@
 
 mod deadline;
 mod guard;
+mod head_check;
 mod limits;
 mod listener;
 

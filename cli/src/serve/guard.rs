@@ -82,7 +82,7 @@ fn is_valid_host(value: &HeaderValue) -> bool {
 
 /// A failure response in `path`'s group format that also ends the connection: the request's
 /// body, if any, is left unread.
-fn closing(path: &str, status: StatusCode, message: &str, correlation_id: Option<String>) -> Response {
+pub(super) fn closing(path: &str, status: StatusCode, message: &str, correlation_id: Option<String>) -> Response {
     let id = correlation_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     tracing::info!(status = status.as_u16(), path, correlation_id = %id, reason = message, "request refused");
     let mut response = failure_response(path, status, message, &id);

@@ -1,7 +1,9 @@
 //! The accept loop: HTTP/1.1 connections with a header read timeout, at most
-//! `max_connections` of them at once, and a graceful shutdown that lets requests in flight finish.
+//! `max_connections` of them at once, every request head checked before hyper parses it
+//! ([`head_check`](super::head_check)), and a graceful shutdown that lets requests in flight finish.
 
 use super::guard::Guard;
+use super::head_check::{CheckedIo, Refusals, MAX_HEADER_FIELDS};
 use super::limits::Limits;
 use axum::Router;
 use hyper::server::conn::http1;
@@ -20,7 +22,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub async fn serve(listener: TcpListener, router: Router, limits: Limits, max_body_bytes: usize, shutdown: impl Future<Output = ()>) {
     let guard = Guard::new(router, max_body_bytes, limits.body_timeout());
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout());
+    // Heads over the checked limits never reach hyper, so its own (empty-bodied) refusals stay unused.
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout()).max_headers(MAX_HEADER_FIELDS);
     let permits = Arc::new(Semaphore::new(usize::try_from(limits.max_connections).unwrap_or(usize::MAX)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -30,8 +33,19 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, max_bo
             () = &mut shutdown => break,
         };
         let guard = guard.clone();
-        let service = hyper::service::service_fn(move |req| guard.clone().handle(req, peer));
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let refusals = Refusals::default();
+        let io = CheckedIo::new(stream, refusals.clone());
+        let service = hyper::service::service_fn(move |req| {
+            let refused = refusals.claim(&req);
+            let guard = guard.clone();
+            async move {
+                match refused {
+                    Some(refusal) => Ok(refusal.response()),
+                    None => guard.handle(req, peer).await,
+                }
+            }
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");

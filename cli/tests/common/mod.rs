@@ -191,3 +191,28 @@ fn read_more(stream: &mut TcpStream, into: &mut Vec<u8>) -> std::io::Result<()> 
         }
     }
 }
+
+/// As [`read_response`], for pipelined responses: starts from the bytes `ahead` holds (read
+/// earlier but not yet consumed), and leaves there whatever arrived past this response.
+pub fn read_pipelined_response(stream: &mut TcpStream, ahead: &mut Vec<u8>) -> std::io::Result<RawResponse> {
+    let head_end = loop {
+        if let Some(i) = ahead.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        read_more(stream, ahead)?;
+    };
+    let head = String::from_utf8_lossy(&ahead[..head_end]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut response = RawResponse { status, head, body: String::new() };
+    let length = match response.header("content-length") {
+        Some(n) => n.parse::<usize>().unwrap(),
+        None if status < 200 || status == 204 || status == 304 => 0,
+        None => panic!("a pipelined response needs a Content-Length: {}", response.head),
+    };
+    while ahead.len() < head_end + length {
+        read_more(stream, ahead)?;
+    }
+    response.body = String::from_utf8_lossy(&ahead[head_end..head_end + length]).into_owned();
+    ahead.drain(..head_end + length);
+    Ok(response)
+}

@@ -149,12 +149,15 @@ fn default_code(format: ErrorFormat, status: StatusCode) -> &'static str {
         (_, 403) => "FORBIDDEN",
         (_, 404) => "NOT_FOUND",
         (_, 405) => "METHOD_NOT_ALLOWED",
+        (_, 408) => "REQUEST_TIMEOUT",
         (ErrorFormat::PuppetCa, 409) => "INVALID_OPERATION",
         (_, 409) => "CONFLICT",
         (_, 413) => "PAYLOAD_TOO_LARGE",
+        (_, 414) => "URI_TOO_LONG",
         (_, 415) => "UNSUPPORTED_MEDIA_TYPE",
         (_, 422) => "UNPROCESSABLE_ENTITY",
         (_, 429) => "RATE_LIMITED",
+        (_, 431) => "REQUEST_HEADER_FIELDS_TOO_LARGE",
         (ErrorFormat::PuppetCa, 503) => "CA_UNAVAILABLE",
         (ErrorFormat::Envelope, 503) => "CIRCUIT_OPEN",
         (_, 503) => "SERVICE_UNAVAILABLE",
@@ -228,11 +231,14 @@ fn problem_type(status: StatusCode) -> &'static str {
         403 => "https://tools.ietf.org/html/rfc7231#section-6.5.3",
         404 => "https://tools.ietf.org/html/rfc7231#section-6.5.4",
         405 => "https://tools.ietf.org/html/rfc7231#section-6.5.5",
+        408 => "https://tools.ietf.org/html/rfc7231#section-6.5.7",
         409 => "https://tools.ietf.org/html/rfc7231#section-6.5.8",
         413 => "https://tools.ietf.org/html/rfc7231#section-6.5.11",
+        414 => "https://tools.ietf.org/html/rfc7231#section-6.5.12",
         415 => "https://tools.ietf.org/html/rfc7231#section-6.5.13",
         422 => "https://tools.ietf.org/html/rfc4918#section-11.2",
         429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        431 => "https://tools.ietf.org/html/rfc6585#section-5",
         503 => "https://tools.ietf.org/html/rfc7231#section-6.6.4",
         _ => "https://tools.ietf.org/html/rfc7231#section-6.6.1",
     }
@@ -277,6 +283,15 @@ mod tests {
 
     fn failure(status: StatusCode) -> Failure {
         Failure::plain(status, "bad thing".into(), false)
+    }
+
+    #[test]
+    fn transport_refusals_get_their_own_codes_and_problem_types() {
+        for (status, code, section) in [(408, "REQUEST_TIMEOUT", "rfc7231#section-6.5.7"), (414, "URI_TOO_LONG", "rfc7231#section-6.5.12"), (431, "REQUEST_HEADER_FIELDS_TOO_LARGE", "rfc6585#section-5")] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(default_code(ErrorFormat::PuppetCa, status), code);
+            assert!(problem_type(status).ends_with(section));
+        }
     }
 
     #[test]
