@@ -6,7 +6,10 @@
 #      cfn-lint 1.x no longer runs the SAM transform, so it cannot see what SAM
 #      generates, such as the HttpApi's OpenAPI body referencing every function's
 #      ARN. A function that references the HttpApi is then a circular dependency
-#      that only CloudFormation (at deploy time) or this step reports.
+#      that only CloudFormation (at deploy time) or this step reports;
+#   4. infra/check_template.py: least privilege per function (DynamoDB actions derived
+#      from the store adapter's code, KMS and LeadingKeys conditions), throttling,
+#      alarms and the CloudFront CRL front door.
 # Needs infra/.venv (infra/test.sh creates it). Run from anywhere.
 set -euo pipefail
 
@@ -71,5 +74,8 @@ with open(dest, "w", encoding="utf-8") as f:
     json.dump(translated, f, indent=1)
 PY
 "$VENV/bin/cfn-lint" target/template.translated.json
+
+echo "--- infra/check_template.py $TEMPLATE"
+"$VENV/bin/python" infra/check_template.py "$TEMPLATE"
 
 echo "lint: template.yaml OK"

@@ -15,6 +15,32 @@ pub enum AdminCommand {
     /// Create the default issuing hierarchy (root + issuing intermediate, EC P-256, keys in the
     /// configured custody: KMS on AWS) unless one exists, and record it as the default issuer.
     InitCa(InitCaArgs),
+    /// List CA keys in custody that no authority holds (tagged orphan when their authority
+    /// could not be stored, or untracked); with `--delete`, schedule the tagged ones for
+    /// deletion (KMS: 7-day waiting period).
+    OrphanKeys(OrphanKeysArgs),
+    /// Move every dead-lettered job back to the job queue with its attempts reset (embedded
+    /// backend: JOBDLQ to JOBQ; a running `serve` picks them up on its next poll).
+    Redrive(RedriveArgs),
+}
+
+/// `admin redrive` flags.
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    /// The embedded backend's data directory.
+    #[arg(long, env = "TRUSTPLANE_DATA_DIR", default_value = "./.trustplane")]
+    pub data_dir: std::path::PathBuf,
+}
+
+/// `admin orphan-keys` flags.
+#[derive(Debug, Args)]
+pub struct OrphanKeysArgs {
+    /// Schedule the deletion of the keys tagged orphan (untracked keys are only listed).
+    #[arg(long)]
+    pub delete: bool,
+    /// The embedded backend's data directory (ignored for the AWS backend).
+    #[arg(long, env = "TRUSTPLANE_DATA_DIR", default_value = "./.trustplane")]
+    pub data_dir: std::path::PathBuf,
 }
 
 /// `admin init-ca` flags.
@@ -44,6 +70,8 @@ pub async fn run(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::CreateKey(args) => create_key(args).await,
         AdminCommand::InitCa(args) => init_ca(args).await,
+        AdminCommand::OrphanKeys(args) => orphan_keys(args).await,
+        AdminCommand::Redrive(args) => redrive(args).await,
     }
 }
 
@@ -66,5 +94,33 @@ async fn init_ca(args: InitCaArgs) -> anyhow::Result<()> {
     let id = trustplane_core::services::default_issuer::ensure_default_hierarchy(&pki, &config, ports.store.as_ref()).await?;
     let chain = pki.chain(&id).await?;
     println!("{}", serde_json::json!({ "default_issuer_id": id, "chain_length": chain.len() }));
+    Ok(())
+}
+
+async fn orphan_keys(args: OrphanKeysArgs) -> anyhow::Result<()> {
+    let mut config = Config::from_env()?;
+    config.data_dir = args.data_dir;
+    let (ports, _) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
+    let pki = trustplane_core::services::pki::Pki::new(ports, std::sync::Arc::new(config));
+    let orphans = pki.orphan_keys().await?;
+    let discarded = match args.delete {
+        true => pki.discard_tagged_orphans().await?.into_iter().map(|o| o.key.key_ref).collect(),
+        false => Vec::new(),
+    };
+    println!("{}", serde_json::json!({ "orphans": orphans, "scheduledForDeletion": discarded }));
+    Ok(())
+}
+
+/// What an AWS operator runs instead: SQS moves a DLQ's messages back to their source queue.
+const AWS_REDRIVE_HINT: &str = "the AWS backend's dead letters are in SQS: run `aws sqs start-message-move-task \
+     --source-arn <JobDeadLetterQueue ARN>` (or the console's \"Start DLQ redrive\")";
+
+async fn redrive(args: RedriveArgs) -> anyhow::Result<()> {
+    let mut config = Config::from_env()?;
+    config.data_dir = args.data_dir;
+    let (_, queue) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
+    let queue = queue.ok_or_else(|| anyhow::anyhow!(AWS_REDRIVE_HINT))?;
+    let redriven = queue.redrive().await?;
+    println!("{}", serde_json::json!({ "redriven": redriven }));
     Ok(())
 }

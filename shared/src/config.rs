@@ -128,14 +128,24 @@ impl Config {
 }
 
 /// The `PUPPET_AUTOSIGN` globs: trimmed, empty entries dropped, each of certname characters
-/// (`a-z 0-9 . _ -`) and the wildcards `*` and `?`, at most 253 characters.
+/// (`a-z 0-9 . _ -`) and the wildcards `*` and `?`, at most 253 characters, and with at
+/// least two labels free of wildcards (`*`, `*.com` or `web?.*.com` would sign nearly anyone).
 fn autosign_globs(raw: &str) -> Result<Vec<String>> {
     let ok = |g: &str| g.len() <= 253 && g.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-*?".contains(c));
     let globs: Vec<String> = raw.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect();
-    match globs.iter().find(|g| !ok(g)) {
-        Some(bad) => Err(Error::validation(format!("PUPPET_AUTOSIGN: {bad:?} is not a certname glob (a-z 0-9 . _ - * ?)"))),
+    if let Some(bad) = globs.iter().find(|g| !ok(g)) {
+        return Err(Error::validation(format!("PUPPET_AUTOSIGN: {bad:?} is not a certname glob (a-z 0-9 . _ - * ?)")));
+    }
+    match globs.iter().find(|g| too_broad(g)) {
+        Some(bad) => Err(Error::validation(format!("PUPPET_AUTOSIGN: {bad:?} is too broad; name at least two literal domain labels (e.g. *.lab.example.com)"))),
         None => Ok(globs),
     }
+}
+
+/// True if `glob` has fewer than two labels without wildcards after its last wildcard.
+fn too_broad(glob: &str) -> bool {
+    let literal_tail = glob.rsplit('.').take_while(|label| !label.is_empty() && !label.contains(['*', '?'])).count();
+    glob.contains(['*', '?']) && literal_tail < 2
 }
 
 #[cfg(test)]
@@ -169,5 +179,15 @@ mod tests {
         assert_eq!(globs, ["*.lab.example.com", "web0?.example.com"]);
         assert!(cfg(&[("PUPPET_AUTOSIGN", "*.Example.com")]).is_err());
         assert!(cfg(&[("PUPPET_AUTOSIGN", "a/b")]).is_err());
+    }
+
+    #[test]
+    fn puppet_autosign_refuses_a_lone_star_and_single_label_wildcards() {
+        for broad in ["*", "*.com", "web?", "*.*", "node.*", "*.example.*", "a*b.com"] {
+            assert!(cfg(&[("PUPPET_AUTOSIGN", broad)]).is_err(), "{broad}");
+        }
+        for narrow in ["*.example.com", "web0?.lab.example.com", "node.example.com"] {
+            assert!(cfg(&[("PUPPET_AUTOSIGN", narrow)]).is_ok(), "{narrow}");
+        }
     }
 }

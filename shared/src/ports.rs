@@ -179,6 +179,31 @@ pub trait KeyCustody: Send + Sync {
     async fn key_usable(&self, key: &KeyHandle) -> Result<bool> {
         self.signer(key).await.map(|_| true)
     }
+    /// Marks a key whose authority was never stored (KMS tag `trustplane:orphan=true`), for
+    /// an operator to review and discard. Custody that cannot mark keys does nothing.
+    async fn mark_orphan(&self, _key: &KeyHandle) -> Result<()> {
+        Ok(())
+    }
+    /// The keys this custody created, with their owner and whether they are marked orphan.
+    async fn list_keys(&self) -> Result<Vec<CustodyKey>> {
+        Ok(Vec::new())
+    }
+    /// Schedules the deletion of a key (KMS: 7-day waiting period; key files: removed).
+    async fn discard_key(&self, key_ref: &str) -> Result<()> {
+        Err(crate::error::Error::validation(format!("this key custody cannot discard key {key_ref}")))
+    }
+}
+
+/// A key in custody as [`KeyCustody::list_keys`] sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustodyKey {
+    pub key_ref: String,
+    /// The authority id it was created for, when known.
+    pub owner: Option<String>,
+    pub orphan: bool,
+    /// False once scheduled for deletion.
+    pub enabled: bool,
 }
 
 /// Asynchronous work (SQS, or the in-process queue `serve` drains). Bodies are JSON jobs.

@@ -36,6 +36,10 @@ struct KeyView<'a> {
     prefix: &'a str,
     created_at: &'a str,
     revoked_at: Option<&'a str>,
+    /// The id of the key that created this one (none for keys minted from the CLI).
+    created_by: Option<&'a str>,
+    /// The id of the key that revoked this one.
+    revoked_by: Option<&'a str>,
 }
 
 fn view(r: &ApiKeyRecord) -> KeyView<'_> {
@@ -46,6 +50,8 @@ fn view(r: &ApiKeyRecord) -> KeyView<'_> {
         prefix: &r.prefix,
         created_at: &r.created_at,
         revoked_at: r.revoked_at.as_deref(),
+        created_by: r.created_by.as_deref(),
+        revoked_by: r.revoked_by.as_deref(),
     }
 }
 
@@ -54,9 +60,9 @@ pub async fn create_key(State(state): State<AppState>, caller: Caller, Json(body
     caller.require(Scope::Admin)?;
     let name = KeyName::parse(body.name.as_deref().ok_or_else(|| Error::validation("name is required"))?)?;
     let scopes = Scopes::parse(body.scopes.as_deref().ok_or_else(|| Error::validation("scopes is required"))?)?;
-    let new = state.api_keys.create(name, scopes).await?;
+    let new = state.api_keys.create_by(name, scopes, Some(caller.key_id())).await?;
     let r = &new.record;
-    let body = json!({ "id": r.id, "name": r.name, "scopes": r.scopes.names(), "key": new.secret, "created_at": r.created_at });
+    let body = json!({ "id": r.id, "name": r.name, "scopes": r.scopes.names(), "key": new.secret, "created_at": r.created_at, "created_by": r.created_by });
     Ok((StatusCode::CREATED, axum::Json(body)))
 }
 
@@ -73,7 +79,7 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(para
 pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode> {
     caller.require(Scope::Admin)?;
     let id = EntityId::in_path("API key", &id)?;
-    state.api_keys.revoke(id.as_str()).await?;
+    state.api_keys.revoke_by(id.as_str(), Some(caller.key_id())).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,22 +4,36 @@
 use crate::params::{Params, CERTIFICATE_PARAMS, REQUEST_PARAMS};
 use crate::{views, AdminScope, Authorized, Ca, ReadScope, RejectScope, RevokeScope, SignScope};
 use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 use trustplane_core::domain::Certname;
+use trustplane_core::http::render::Failure;
 use trustplane_core::http::LenientJson;
+use trustplane_core::services::puppet_ca::{Fingerprint, Pattern, TokenTtl};
 use trustplane_core::{Error, Result};
 
 type Pairs = Query<Vec<(String, String)>>;
 /// An optional JSON body, read whatever the Content-Type (seed 001's clients send `curl -d`).
 type Body<T> = Option<LenientJson<T>>;
 
-/// Seed 001 sign body: `{"certname"}`, optional, equal to the path's when given.
+/// Seed 001 sign body: `{"certname"}`, optional, equal to the path's when given; and
+/// `{"fingerprint"}`, the pending CSR's expected SHA-256 fingerprint.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignBody {
     pub certname: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// `POST /api/v1/ca/autosign-tokens` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    pub certname_pattern: Option<String>,
+    pub ttl_seconds: u64,
 }
 
 /// Seed 001 reject and revoke body: `{"reason"}`, optional.
@@ -49,13 +63,25 @@ pub async fn requests(Ca(ca): Ca, _: Authorized<ReadScope>, Query(pairs): Pairs)
 }
 
 /// `POST /api/v1/ca/sign/{certname}` (`ca:sign`): 404 `CSR_NOT_FOUND`, 409
-/// `CERT_ALREADY_SIGNED`, 503 `CA_UNAVAILABLE` (seed 001).
+/// `CERT_ALREADY_SIGNED`, 503 `CA_UNAVAILABLE` (seed 001); 409 `FINGERPRINT_MISMATCH` when
+/// the body names a fingerprint the pending CSR does not have.
 pub async fn sign(Ca(ca): Ca, Authorized(caller, _): Authorized<SignScope>, Path(raw): Path<String>, body: Body<SignBody>) -> Result<Json<Value>> {
     let certname = Certname::parse(&raw)?;
-    if body.and_then(|LenientJson(b)| b.certname).is_some_and(|named| named != raw) {
+    let body = body.map(|LenientJson(b)| b);
+    if body.as_ref().and_then(|b| b.certname.as_deref()).is_some_and(|named| named != raw) {
         return Err(Error::validation("the body's certname differs from the path's"));
     }
-    Ok(Json(views::signed(&ca.sign(&certname, caller.key_id()).await?)?))
+    let expected = body.and_then(|b| b.fingerprint).map(|f| Fingerprint::parse(&f)).transpose()?;
+    Ok(Json(views::signed(&ca.sign(&certname, expected.as_ref(), caller.key_id()).await?)?))
+}
+
+/// `POST /api/v1/ca/autosign-tokens` (`ca:sign`): a one-time challenge password for a CSR's
+/// `challengePassword` attribute → 201 with the secret, shown only here.
+pub async fn mint_token(Ca(ca): Ca, Authorized(caller, _): Authorized<SignScope>, LenientJson(body): LenientJson<TokenBody>) -> Result<(StatusCode, Json<Value>)> {
+    let pattern = body.certname_pattern.map(|p| Pattern::parse("certname_pattern", &p)).transpose()?;
+    let ttl = TokenTtl::new(body.ttl_seconds)?;
+    let (token, secret) = ca.mint_autosign_token(pattern, ttl, caller.key_id()).await?;
+    Ok((StatusCode::CREATED, Json(views::autosign_token(&token, &secret))))
 }
 
 /// `POST /api/v1/ca/reject/{certname}` (`ca:reject`): the request leaves the pending list,
@@ -89,8 +115,22 @@ pub async fn revoke(Ca(ca): Ca, Authorized(caller, _): Authorized<RevokeScope>, 
 }
 
 /// `POST /api/v1/ca/renew` (`ca:admin`): same key and subject, fresh validity; 503
-/// `CA_UNAVAILABLE` (seed 001 "CA Renewal Endpoint").
-pub async fn renew(Ca(ca): Ca, Authorized(caller, _): Authorized<AdminScope>, body: Body<RenewBody>) -> Result<Json<Value>> {
+/// `CA_UNAVAILABLE`; any other failure 500 "Renewal failed (check logs)" (seed 001 "CA
+/// Renewal Endpoint").
+pub async fn renew(Ca(ca): Ca, Authorized(caller, _): Authorized<AdminScope>, body: Body<RenewBody>) -> Response {
     let backup = body.and_then(|LenientJson(b)| b.backup).unwrap_or(true);
-    Ok(Json(views::renewed(&ca.renew(backup, caller.key_id()).await?)?))
+    match ca.renew(backup, caller.key_id()).await.and_then(|r| views::renewed(&r)) {
+        Ok(view) => Json(view).into_response(),
+        Err(e) if e.status() == StatusCode::INTERNAL_SERVER_ERROR => renewal_failed(e),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `e` rendered with seed 001's renewal failure message; the cause is logged.
+fn renewal_failed(e: Error) -> Response {
+    let mut response = e.into_response();
+    if let Some(failure) = response.extensions_mut().get_mut::<Failure>() {
+        failure.message = "Renewal failed (check logs)".into();
+    }
+    response
 }

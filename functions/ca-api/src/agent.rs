@@ -1,13 +1,18 @@
 //! Puppet's agent-facing CA v1 API (Puppet Server's `puppet-ca/v1` endpoints): text/plain PEM
-//! bodies, 404 when absent, no API key.
+//! bodies, 404 when absent, no API key except for withdrawing a request (Puppet Server allows
+//! only `GET` and `PUT` of `certificate_request` unauthenticated).
 
 use crate::Ca;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use http::{header, StatusCode};
-use trustplane_core::domain::Certname;
+use trustplane_core::domain::{Certname, Scope};
+use trustplane_core::http::Caller;
 use trustplane_core::{Error, Result};
+
+/// The largest CSR accepted from an agent, PEM bytes (an RSA-4096 request is about 1.7 KiB).
+pub const MAX_CSR_BYTES: usize = 8 * 1024;
 
 fn text(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
@@ -16,9 +21,12 @@ fn text(status: StatusCode, body: String) -> Response {
 /// `PUT /puppet-ca/v1/certificate_request/{certname}`: stores the PEM CSR of the body as a
 /// pending request (signed at once when `PUPPET_AUTOSIGN` matches). 400 when its signature
 /// does not verify, its key is weak, its CN is not the certname, or the certname already has
-/// a valid certificate or another pending request.
+/// a valid certificate or another pending request; 413 above [`MAX_CSR_BYTES`].
 pub async fn submit(Ca(ca): Ca, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
     let certname = Certname::parse(&raw)?;
+    if body.len() > MAX_CSR_BYTES {
+        return Err(Error::PayloadTooLarge);
+    }
     let pem = std::str::from_utf8(&body).map_err(|_| Error::validation("the certificate request must be PEM text"))?;
     ca.submit(&certname, pem).await?;
     Ok(text(StatusCode::OK, String::new()))
@@ -30,11 +38,12 @@ pub async fn request(Ca(ca): Ca, Path(raw): Path<String>) -> Result<Response> {
     Ok(text(StatusCode::OK, ca.pending_request(&certname).await?.csr))
 }
 
-/// `DELETE /puppet-ca/v1/certificate_request/{certname}`: withdraws the pending CSR → 204;
-/// else 404.
-pub async fn withdraw(Ca(ca): Ca, Path(raw): Path<String>) -> Result<StatusCode> {
+/// `DELETE /puppet-ca/v1/certificate_request/{certname}` (`ca:reject` or `ca:admin`):
+/// withdraws the pending CSR → 204; else 404; 401 without a known key, 403 without either scope.
+pub async fn withdraw(Ca(ca): Ca, caller: Caller, Path(raw): Path<String>) -> Result<StatusCode> {
+    caller.require(Scope::CaReject).or_else(|_| caller.require(Scope::CaAdmin))?;
     let certname = Certname::parse(&raw)?;
-    ca.delete_request(&certname).await?;
+    ca.delete_request(&certname, caller.key_id()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

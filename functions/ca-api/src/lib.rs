@@ -9,11 +9,13 @@
 //! | GET | `/api/v1/ca/requests` | `ca:read` |
 //! | POST | `/api/v1/ca/sign/{certname}` | `ca:sign` |
 //! | POST | `/api/v1/ca/reject/{certname}` | `ca:reject` |
+//! | POST | `/api/v1/ca/autosign-tokens` | `ca:sign` |
 //! | GET | `/api/v1/ca/certificates` | `ca:read` |
 //! | GET | `/api/v1/ca/certificates/{certname}` | `ca:read` |
 //! | DELETE | `/api/v1/ca/certificates/{certname}` | `ca:revoke` |
 //! | POST | `/api/v1/ca/renew` | `ca:admin` |
-//! | PUT, GET, DELETE | `/puppet-ca/v1/certificate_request/{certname}` | — |
+//! | PUT, GET | `/puppet-ca/v1/certificate_request/{certname}` | — |
+//! | DELETE | `/puppet-ca/v1/certificate_request/{certname}` | `ca:reject` or `ca:admin` |
 //! | GET | `/puppet-ca/v1/certificate/{certname}` | — |
 //! | GET | `/puppet-ca/v1/certificate/ca` | — |
 //! | GET | `/puppet-ca/v1/certificate_revocation_list/ca` | — |
@@ -92,6 +94,7 @@ fn routes() -> Router<AppState> {
         .route("/api/v1/ca/requests", get(admin::requests))
         .route("/api/v1/ca/sign/{certname}", post(admin::sign))
         .route("/api/v1/ca/reject/{certname}", post(admin::reject))
+        .route("/api/v1/ca/autosign-tokens", post(admin::mint_token))
         .route("/api/v1/ca/certificates", get(admin::certificates))
         .route("/api/v1/ca/certificates/{certname}", get(admin::certificate).delete(admin::revoke))
         .route("/api/v1/ca/renew", post(admin::renew))

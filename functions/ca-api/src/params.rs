@@ -1,9 +1,8 @@
-//! List query parameters, which the seed leaves loose, read strictly: unknown, repeated or
-//! out-of-range ones are 400 `VALIDATION_FAILED`, never ignored.
+//! List query parameters, which the seed leaves loose: unknown ones are ignored (as the
+//! seed's server does); repeated or out-of-range known ones are 400 `VALIDATION_FAILED`.
 
 use std::collections::HashMap;
 use trustplane_core::domain::{whole_number, Certname};
-use trustplane_core::error::echo;
 use trustplane_core::services::puppet_ca::{CertQuery, CertSort, CsrState, Pattern, RequestQuery, RequestSort, SortOrder, Window};
 use trustplane_core::{Error, Result};
 
@@ -16,13 +15,10 @@ pub const CERTIFICATE_PARAMS: &[&str] = &["limit", "offset", "certname", "search
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    /// Checks `pairs` against the endpoint's `allowed` names.
+    /// Keeps the endpoint's `allowed` names of `pairs`, dropping the others.
     pub fn new(pairs: Vec<(String, String)>, allowed: &[&str]) -> Result<Self> {
         let mut map = HashMap::new();
-        for (name, value) in pairs {
-            if !allowed.contains(&name.as_str()) {
-                return Err(Error::validation(format!("unknown query parameter {} (expected {})", echo(&name), allowed.join(", "))));
-            }
+        for (name, value) in pairs.into_iter().filter(|(name, _)| allowed.contains(&name.as_str())) {
             if map.insert(name.clone(), value).is_some() {
                 return Err(Error::validation(format!("query parameter {name} is given more than once")));
             }
@@ -86,8 +82,8 @@ mod tests {
     }
 
     #[test]
-    fn unknown_repeated_and_out_of_range_parameters_are_refused_not_ignored() {
-        assert!(params(&[("colour", "red")]).is_err());
+    fn unknown_parameters_are_ignored_and_repeated_or_out_of_range_ones_refused() {
+        assert!(params(&[("colour", "red")]).unwrap().certificate_query().is_ok());
         assert!(params(&[("limit", "5"), ("limit", "6")]).is_err());
         for (name, value) in [("limit", "0"), ("limit", "1001"), ("limit", "+5"), ("offset", "-1"), ("offset", "+0"), ("status", "VALID"), ("sort_by", "serial"), ("sort_order", "up"), ("certname", "Bad")] {
             assert!(params(&[(name, value)]).unwrap().certificate_query().is_err(), "{name}={value}");

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use trustplane_core::pki::csr;
 use trustplane_core::services::pki::{AuthorityRecord, CertStatus, CertificateRecord};
-use trustplane_core::services::puppet_ca::{fingerprint, CaStatus, CertificateDetails, CsrRecord, Renewed, Revoked, Window};
+use trustplane_core::services::puppet_ca::{fingerprint, AutosignToken, CaStatus, CertificateDetails, CsrRecord, Renewed, Revoked, Window};
 use trustplane_core::Result;
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -21,6 +21,25 @@ fn status_name(status: CertStatus) -> &'static str {
 
 fn authority_fingerprint(authority: &AuthorityRecord) -> Result<String> {
     Ok(csr::fingerprint(&authority.der()?))
+}
+
+/// A certificate serial as the seed shows it: a decimal string (`"123456789"`), from the
+/// inventory's hex.
+pub fn decimal_serial(hex: &str) -> String {
+    let mut digits: Vec<u8> = vec![0];
+    for nibble in hex.chars().filter_map(|c| c.to_digit(16)) {
+        let mut carry = nibble;
+        for d in digits.iter_mut() {
+            let value = u32::from(*d) * 16 + carry;
+            *d = (value % 10) as u8;
+            carry = value / 10;
+        }
+        while carry > 0 {
+            digits.push((carry % 10) as u8);
+            carry /= 10;
+        }
+    }
+    digits.iter().rev().map(|d| char::from(b'0' + d)).collect()
 }
 
 /// `{data, total, limit, offset}`.
@@ -40,16 +59,33 @@ pub fn status(s: &CaStatus) -> Value {
     })
 }
 
-/// One entry of `GET /api/v1/ca/requests`.
+/// One entry of `GET /api/v1/ca/requests`, with the fingerprints of the certname's earlier
+/// submissions (oldest first), so an operator can see a CSR that replaced another.
 pub fn request(r: &CsrRecord) -> Value {
-    json!({ "certname": r.certname, "fingerprint": r.fingerprint, "request_time": rfc3339(r.request_time), "status": r.status.as_str() })
+    let history: Vec<Value> = r
+        .history
+        .iter()
+        .map(|h| json!({ "fingerprint": h.fingerprint, "request_time": rfc3339(h.request_time), "status": h.status.as_str() }))
+        .collect();
+    json!({
+        "certname": r.certname, "fingerprint": r.fingerprint, "request_time": rfc3339(r.request_time),
+        "status": r.status.as_str(), "fingerprint_history": history,
+    })
+}
+
+/// `POST /api/v1/ca/autosign-tokens`: the token and, this once, its secret.
+pub fn autosign_token(t: &AutosignToken, secret: &str) -> Value {
+    json!({
+        "id": t.id, "token": secret, "certname_pattern": t.certname_pattern,
+        "created_at": rfc3339(t.created_at), "expires_at": rfc3339(t.expires_at),
+    })
 }
 
 /// `POST /api/v1/ca/sign/{certname}`.
 pub fn signed(c: &CertificateRecord) -> Result<Value> {
     let status = status_name(c.effective_status(OffsetDateTime::now_utc()));
     Ok(json!({
-        "certname": c.common_name, "serial": c.serial_number, "fingerprint": fingerprint(c)?,
+        "certname": c.common_name, "serial": decimal_serial(&c.serial_number), "fingerprint": fingerprint(c)?,
         "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after), "status": status,
     }))
 }
@@ -64,7 +100,7 @@ pub fn rejected(r: &CsrRecord) -> Value {
 pub fn certificate(c: &CertificateRecord) -> Result<Value> {
     let now = OffsetDateTime::now_utc();
     Ok(json!({
-        "certname": c.common_name, "serial": c.serial_number, "fingerprint": fingerprint(c)?,
+        "certname": c.common_name, "serial": decimal_serial(&c.serial_number), "fingerprint": fingerprint(c)?,
         "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after),
         "status": status_name(c.effective_status(now)),
         "days_until_expiry": (c.not_after - now).whole_seconds().div_euclid(86_400),
@@ -76,7 +112,7 @@ pub fn details(d: &CertificateDetails) -> Value {
     let c = &d.record;
     let extensions: Vec<Value> = d.extensions.iter().map(|e| json!({ "name": e.name, "value": e.value })).collect();
     json!({
-        "certname": c.common_name, "serial": c.serial_number, "fingerprint": d.fingerprint,
+        "certname": c.common_name, "serial": decimal_serial(&c.serial_number), "fingerprint": d.fingerprint,
         "issuer": d.issuer, "subject": d.subject,
         "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after),
         "status": status_name(c.effective_status(OffsetDateTime::now_utc())),
@@ -101,4 +137,16 @@ pub fn renewed(r: &Renewed) -> Result<Value> {
         "backup_path": r.backup_path,
         "timestamp": rfc3339(r.at),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_serial;
+
+    #[test]
+    fn serials_are_shown_as_decimal_strings() {
+        assert_eq!(decimal_serial("075BCD15"), "123456789");
+        assert_eq!(decimal_serial("00"), "0");
+        assert_eq!(decimal_serial("7fffffffffffffffffffffffffffffffffffffff"), "730750818665451459101842416358141509827966271487");
+    }
 }

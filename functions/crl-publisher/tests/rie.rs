@@ -11,7 +11,7 @@ use trustplane_core::adapters::aws::ports_with;
 use trustplane_core::pki::crl::RevocationReason;
 use trustplane_core::pki::leaf::Template;
 use trustplane_core::pki::SubjectName;
-use trustplane_core::services::pki::{AuthorityType, IssueRequest, NewAuthority, Pki};
+use trustplane_core::services::pki::{AuthorityOptions, AuthorityType, IssuancePolicy, IssueRequest, NewAuthority, Pki};
 use trustplane_core::testkit::{moto, rie::Rie};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -22,7 +22,8 @@ async fn the_function_publishes_for_queued_revocations_and_on_schedule_through_t
     let pki = Pki::new(ports.clone(), Arc::new(config.clone()));
     let subject = pki.create_subject(SubjectName::common_name_only("RIE Root").unwrap()).await.unwrap();
     let new = NewAuthority { subject_id: subject.id.clone(), kind: Some(AuthorityType::Root), ..NewAuthority::default() };
-    let root = pki.create_authority(new).await.unwrap();
+    let options = AuthorityOptions { issuance: IssuancePolicy { allow_leaf_issuance: true, ..IssuancePolicy::default() }, ..AuthorityOptions::default() };
+    let root = pki.create_authority_with(new, options).await.unwrap();
     let request = IssueRequest { issuer_id: root.id.clone(), subject_id: Some(subject.id), template: Some("TLS_CLIENT".into()), ..IssueRequest::default() };
     let cert = pki.issue(request).await.unwrap().issued.record;
     assert_eq!(Template::TlsClient, cert.template);

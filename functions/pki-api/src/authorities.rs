@@ -9,7 +9,9 @@ use serde_json::Value;
 use trustplane_core::domain::{EntityId, Scope};
 use trustplane_core::http::{json, Caller, Json};
 use trustplane_core::pki::chain;
-use trustplane_core::services::pki::{AuthorityType, KeySpec, NewAuthority};
+use trustplane_core::pki::crl::RevocationReason;
+use trustplane_core::pki::leaf::Template;
+use trustplane_core::services::pki::{AuthorityOptions, AuthorityStatus, AuthorityType, IssuancePolicy, KeySpec, NewAuthority};
 use trustplane_core::{Error, Result};
 
 /// `POST /api/v1/authorities` body (seed 004 §2.1). `parent` is accepted for
@@ -26,6 +28,9 @@ pub struct CreateAuthority {
     pub key_spec: Option<KeySpecBody>,
     #[serde(default, deserialize_with = "json::object")]
     pub policy: PolicyBody,
+    /// Makes the request idempotent: a retry with the same token and body answers the
+    /// authority the first request created.
+    pub client_token: Option<String>,
 }
 
 /// Seed 004 `keySpec`: `{"algorithm", "size"}`.
@@ -44,9 +49,24 @@ pub struct PolicyBody {
     pub path_len_constraint: Option<u32>,
     pub crl_distribution_point: Option<String>,
     pub ocsp_responder_url: Option<String>,
+    pub allow_leaf_issuance: Option<bool>,
+    pub allowed_templates: Option<Vec<Template>>,
+    pub allowed_dns_names: Option<Vec<String>>,
+    pub max_validity_days: Option<u32>,
 }
 
 impl CreateAuthority {
+    fn options(&self) -> AuthorityOptions {
+        let policy = &self.policy;
+        let issuance = IssuancePolicy {
+            allow_leaf_issuance: policy.allow_leaf_issuance.unwrap_or(false),
+            allowed_templates: policy.allowed_templates.clone(),
+            allowed_dns_names: policy.allowed_dns_names.clone(),
+            max_validity_days: policy.max_validity_days,
+        };
+        AuthorityOptions { issuance, client_token: self.client_token.clone() }
+    }
+
     fn into_new(self) -> Result<NewAuthority> {
         let subject_id = self.subject_id.ok_or_else(|| Error::validation("subjectId is required"))?;
         let parent = self.parent_authority_id.map(|raw| EntityId::parse("parentAuthorityId", &raw)).transpose()?;
@@ -63,18 +83,20 @@ impl CreateAuthority {
     }
 }
 
-/// `POST /api/v1/authorities` (`pki:admin`) → 201 with the new authority.
+/// `POST /api/v1/authorities` (`pki:admin`) → 201 with the new authority (also for a retry
+/// carrying the `clientToken` of a request that created one).
 pub async fn create(PkiService(pki): PkiService, caller: Caller, Json(body): Json<CreateAuthority>) -> Result<(StatusCode, axum::Json<Value>)> {
     caller.require(Scope::PkiAdmin)?;
-    let authority = pki.create_authority(body.into_new()?).await?;
-    Ok((StatusCode::CREATED, axum::Json(views::authority(&authority)?)))
+    let options = body.options();
+    let authority = pki.create_authority_with(body.into_new()?, options).await?;
+    Ok((StatusCode::CREATED, axum::Json(views::authority(&authority, &pki.crl_url(&authority.id))?)))
 }
 
 /// `GET /api/v1/authorities` (`pki:read`): authorities in creation order, paged.
 pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Query<Paging>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
     let (authorities, next) = pki.list_authorities(paging.limit()?, paging.cursor).await?;
-    let data = authorities.iter().map(views::authority).collect::<Result<Vec<_>>>()?;
+    let data = authorities.iter().map(|a| views::authority(a, &pki.crl_url(&a.id))).collect::<Result<Vec<_>>>()?;
     Ok(axum::Json(views::page(data, next)))
 }
 
@@ -82,17 +104,56 @@ pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Qu
 pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
     let id = EntityId::in_path("authority", &raw)?;
-    Ok(axum::Json(views::authority(&pki.get_authority(id.as_str()).await?)?))
+    let authority = pki.get_authority(id.as_str()).await?;
+    Ok(axum::Json(views::authority(&authority, &pki.crl_url(&authority.id))?))
 }
 
-/// `GET /api/v1/authorities/{id}/chain` (`pki:read`, seed 004 §2.2): the authority first, the
-/// root last, as `application/pem-certificate-chain` (RFC 8555 §9.1), or with
-/// `Accept: application/pkcs7-mime` a certs-only PKCS#7 in DER (RFC 5652).
-pub async fn chain(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, headers: HeaderMap) -> Result<Response> {
-    caller.require(Scope::PkiRead)?;
+/// Media types of a certs-only PKCS#7: RFC 5751's and the legacy one many clients send.
+const P7B_MEDIA_TYPES: [&str; 2] = ["application/pkcs7-mime", "application/x-pkcs7-certificates"];
+
+/// `GET /api/v1/authorities/{id}/chain` (public: CA certificates are for every relying party,
+/// seed 004 §2.2): the authority first, the root last, as `application/pem-certificate-chain`
+/// (RFC 8555 §9.1), or, when `Accept` names one of [`P7B_MEDIA_TYPES`], a certs-only PKCS#7 in
+/// DER (RFC 5652) under that media type.
+pub async fn chain(PkiService(pki): PkiService, Path(raw): Path<String>, headers: HeaderMap) -> Result<Response> {
     let ders = pki.chain(EntityId::in_path("authority", &raw)?.as_str()).await?;
-    if accepts(&headers, "application/pkcs7-mime") {
-        return Ok(([(header::CONTENT_TYPE, "application/pkcs7-mime")], chain::p7b(&ders)?).into_response());
+    if let Some(media_type) = P7B_MEDIA_TYPES.into_iter().find(|media_type| accepts(&headers, media_type)) {
+        return Ok(([(header::CONTENT_TYPE, media_type)], chain::p7b(&ders)?).into_response());
     }
     Ok(([(header::CONTENT_TYPE, "application/pem-certificate-chain")], chain::pem_chain(&ders)).into_response())
+}
+
+/// `POST /api/v1/authorities/{id}/status` body: `ACTIVE` or `DISABLED`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    pub status: Option<AuthorityStatus>,
+}
+
+/// `POST /api/v1/authorities/{id}/revocation` body; reason defaults to `UNSPECIFIED`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeBody {
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// `POST /api/v1/authorities/{id}/status` (`pki:admin`) → 200 with the authority: `DISABLED`
+/// stops all issuance (its CRL is still published), `ACTIVE` resumes it. 409 once REVOKED.
+pub async fn set_status(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<StatusBody>) -> Result<axum::Json<Value>> {
+    caller.require(Scope::PkiAdmin)?;
+    let id = EntityId::in_path("authority", &raw)?;
+    let status = body.status.ok_or_else(|| Error::validation("status is required: ACTIVE or DISABLED"))?;
+    let authority = pki.set_authority_status(id.as_str(), status).await?;
+    Ok(axum::Json(views::authority(&authority, &pki.crl_url(&authority.id))?))
+}
+
+/// `POST /api/v1/authorities/{id}/revocation` (`pki:admin`) → 202 with the authority, now
+/// REVOKED; its CA certificates reach the parent's CRL asynchronously (RFC 5280 §5).
+pub async fn revoke(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<RevokeBody>) -> Result<(StatusCode, axum::Json<Value>)> {
+    caller.require(Scope::PkiAdmin)?;
+    let id = EntityId::in_path("authority", &raw)?;
+    let reason = body.reason.as_deref().map(RevocationReason::parse).transpose()?.unwrap_or(RevocationReason::Unspecified);
+    let authority = pki.revoke_authority(id.as_str(), reason, body.comment).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(views::authority(&authority, &pki.crl_url(&authority.id))?)))
 }

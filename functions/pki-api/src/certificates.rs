@@ -9,7 +9,7 @@ use serde_json::Value;
 use trustplane_core::domain::{EntityId, Scope};
 use trustplane_core::http::{json, Caller, Json};
 use trustplane_core::pki::crl::{self, RevocationReason};
-use trustplane_core::services::pki::{CertFilter, CertStatus, IssueRequest, CRL_CONTENT_TYPE};
+use trustplane_core::services::pki::{CertFilter, CertStatus, Channel, IssueRequest, CRL_CONTENT_TYPE};
 use trustplane_core::Result;
 
 /// `POST /api/v1/issuers/{authorityId}/certificates` body (seed 004 §3.1), plus an optional
@@ -53,6 +53,8 @@ pub struct ListQuery {
     pub subject_id: Option<String>,
     /// RFC 3339.
     pub expiring_before: Option<String>,
+    /// `pki`, `agent`, `puppet`, `device` or `acme`.
+    pub channel: Option<String>,
     #[serde(flatten)]
     pub paging: Paging,
 }
@@ -73,12 +75,13 @@ impl ListQuery {
             status: self.status.as_deref().map(CertStatus::parse).transpose()?,
             subject_id: id("subjectId", &self.subject_id)?,
             expiring_before,
+            channel: self.channel.as_deref().map(Channel::parse).transpose()?,
         })
     }
 }
 
 impl IssueBody {
-    fn into_request(self, issuer: EntityId) -> Result<IssueRequest> {
+    fn into_request(self, issuer: EntityId, requested_by: &str) -> Result<IssueRequest> {
         let subject_id = self.subject_id.map(|raw| EntityId::parse("subjectId", &raw)).transpose()?;
         Ok(IssueRequest {
             issuer_id: issuer.to_string(),
@@ -88,6 +91,7 @@ impl IssueBody {
             dns_names: self.san.dns_names,
             ip_addresses: self.san.ip_addresses,
             csr: self.csr,
+            requested_by: Some(requested_by.to_owned()),
         })
     }
 }
@@ -96,12 +100,12 @@ impl IssueBody {
 /// with the certificate, the issuer chain and, without a CSR, `privateKeyContent` (shown once).
 pub async fn issue(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<IssueBody>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiIssue)?;
-    let request = body.into_request(EntityId::in_path("authority", &raw)?)?;
+    let request = body.into_request(EntityId::in_path("authority", &raw)?, caller.key_id())?;
     Ok(axum::Json(views::issued(&pki.issue(request).await?)))
 }
 
 /// `GET /api/v1/certificates` (`pki:read`): the inventory filtered by `issuerId`, `status`
-/// (VALID, REVOKED, EXPIRED), `subjectId` and `expiringBefore`, paged by `limit`/`cursor`.
+/// (VALID, REVOKED, EXPIRED), `subjectId`, `expiringBefore` and `channel`, paged by `limit`/`cursor`.
 pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(query): Query<ListQuery>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
     let (certs, next) = pki.list_certificates(&query.filter()?, query.paging.limit()?, query.paging.cursor.as_deref()).await?;
@@ -122,14 +126,14 @@ pub async fn revoke(PkiService(pki): PkiService, caller: Caller, Path(raw): Path
     caller.require(Scope::PkiRevoke)?;
     let id = EntityId::in_path("certificate", &raw)?;
     let reason = body.reason.as_deref().map(RevocationReason::parse).transpose()?.unwrap_or(RevocationReason::Unspecified);
-    let cert = pki.revoke(id.as_str(), reason, body.comment).await?;
+    let cert = pki.revoke_by(id.as_str(), reason, body.comment, Some(caller.key_id().to_owned())).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(views::revoked(&cert))))
 }
 
-/// `GET /api/v1/issuers/{authorityId}/crl` (`pki:read`, seed 004 §4.2): the published CRL,
-/// DER `application/pkix-crl`, or PEM with `Accept: application/x-pem-file`.
-pub async fn crl(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, headers: HeaderMap) -> Result<Response> {
-    caller.require(Scope::PkiRead)?;
+/// `GET /api/v1/issuers/{authorityId}/crl` (public: CRLs are for every relying party, seed
+/// 004 §4.2): the published CRL, DER `application/pkix-crl`, or PEM with
+/// `Accept: application/x-pem-file`.
+pub async fn crl(PkiService(pki): PkiService, Path(raw): Path<String>, headers: HeaderMap) -> Result<Response> {
     let der = pki.current_crl(EntityId::in_path("authority", &raw)?.as_str()).await?;
     if accepts(&headers, "application/x-pem-file") {
         return Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], crl::to_pem(&der)).into_response());

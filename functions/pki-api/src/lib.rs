@@ -2,6 +2,7 @@
 //! intermediates) and their chains, issuance from templates, the certificate inventory,
 //! revocation and CRL download. Errors are RFC 9457 problem details; `X-API-Key` scopes
 //! `pki:read` (GET), `pki:issue` (subjects, issuance), `pki:admin` (authorities), `pki:revoke`.
+//! An issuer's CRL and an authority's chain are public: they are for every relying party.
 
 mod authorities;
 mod certificates;
@@ -64,6 +65,8 @@ fn routes() -> Router<AppState> {
         .route("/api/v1/authorities", post(authorities::create).get(authorities::list))
         .route("/api/v1/authorities/{id}", get(authorities::show))
         .route("/api/v1/authorities/{id}/chain", get(authorities::chain))
+        .route("/api/v1/authorities/{id}/status", post(authorities::set_status))
+        .route("/api/v1/authorities/{id}/revocation", post(authorities::revoke))
         .route("/api/v1/issuers/{id}/certificates", post(certificates::issue))
         .route("/api/v1/issuers/{id}/crl", get(certificates::crl))
         .route("/api/v1/certificates", get(certificates::list))

@@ -21,8 +21,9 @@ pub fn subject(s: &SubjectRecord) -> Result<Value> {
     serde_json::to_value(s).map_err(Error::internal)
 }
 
-/// An authority (seed 004 §2.1 response) with its key spec, policy and certificate.
-pub fn authority(a: &AuthorityRecord) -> Result<Value> {
+/// An authority (seed 004 §2.1 response) with its key spec, policy, certificate, where its CRL
+/// is published and, once REVOKED, its revocation.
+pub fn authority(a: &AuthorityRecord, crl_url: &str) -> Result<Value> {
     Ok(json!({
         "id": a.id,
         "subjectId": a.subject_id,
@@ -38,6 +39,13 @@ pub fn authority(a: &AuthorityRecord) -> Result<Value> {
         "policy": a.policy,
         "certificateContent": cert_pem(&a.der()?),
         "createdAt": ts(a.created_at),
+        "crlUrl": crl_url,
+        "revocation": a.revocation.as_ref().map(|r| json!({
+            "revokedAt": ts(r.revoked_at),
+            "reason": r.reason,
+            "comment": r.comment,
+            "serialNumbers": r.serial_numbers,
+        })),
     }))
 }
 
@@ -60,6 +68,9 @@ pub fn certificate(c: &CertificateRecord, now: OffsetDateTime) -> Value {
         "revocationReason": c.revocation_reason,
         "comment": c.comment,
         "createdAt": ts(c.created_at),
+        "channel": c.channel(),
+        "requestedBy": c.requested_by,
+        "revokedBy": c.revoked_by,
     })
 }
 
@@ -83,5 +94,5 @@ pub fn issued(new: &NewCertificate) -> Value {
 
 /// The 202 body of a revocation.
 pub fn revoked(c: &CertificateRecord) -> Value {
-    json!({ "id": c.id, "status": "REVOKED", "revokedAt": c.revoked_at.map(ts), "reason": c.revocation_reason })
+    json!({ "id": c.id, "status": "REVOKED", "revokedAt": c.revoked_at.map(ts), "reason": c.revocation_reason, "revokedBy": c.revoked_by })
 }

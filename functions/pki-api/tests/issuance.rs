@@ -85,7 +85,7 @@ async fn authority_rules(env: Env) {
     let reply = env.post("/api/v1/authorities", root_body(json!({ "validityYears": 2, "pathLenConstraint": 1 }), ec.clone())).await;
     assert_eq!(reply.status, 201);
     let root = reply.json();
-    assert_eq!(root["policy"]["crlDistributionPoint"], format!("{}/crl/{}.crl", env.state.config.crl_base_url, id(&root)));
+    assert_eq!(root["crlUrl"], format!("{}/crl/{}.crl", env.state.config.crl_base_url, id(&root)));
     let child = |policy: Value| json!({ "subjectId": subject, "type": "INTERMEDIATE", "parent": id(&root), "policy": policy });
     let too_long = env.post("/api/v1/authorities", child(json!({ "validityYears": 3 }))).await;
     assert_eq!(too_long.status, 422, "child outlasting its parent: {}", too_long.json());

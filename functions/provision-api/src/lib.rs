@@ -84,14 +84,15 @@ impl ListParams {
     }
 }
 
-/// `GET /api/v1/provision-keys` (scope `provision:admin`): never the key itself.
+/// `GET /api/v1/provision-keys` (scope `provision:admin`): never the key itself; a used key
+/// names the certificate it produced (`certificate_id`).
 pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> Result<axum::Json<Value>> {
     caller.require(Scope::ProvisionAdmin)?;
     let limit = Limit::parse(params.limit.as_deref(), 50, 100)?;
     let (keys, next) = service(&state).list_keys(&params.filter()?, limit.get(), params.cursor).await?;
     let data: Vec<Value> = keys
         .iter()
-        .map(|(r, s)| json!({ "key_prefix": r.key_prefix, "agent_id": r.agent_id, "state": s, "created_at": rfc3339(r.created_at), "expires_at": rfc3339(r.expires_at), "used_at": r.used_at.map(rfc3339) }))
+        .map(|(r, s)| json!({ "key_prefix": r.key_prefix, "agent_id": r.agent_id, "state": s, "created_at": rfc3339(r.created_at), "expires_at": rfc3339(r.expires_at), "used_at": r.used_at.map(rfc3339), "certificate_id": r.certificate_id }))
         .collect();
     Ok(axum::Json(json!({ "data": data, "next_cursor": next })))
 }

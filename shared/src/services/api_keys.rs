@@ -26,6 +26,12 @@ pub struct ApiKeyRecord {
     pub prefix: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// The id of the key that minted it; `None` for the first admin key and older records.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// The id of the key that revoked it.
+    #[serde(default)]
+    pub revoked_by: Option<String>,
     hash: String,
 }
 
@@ -77,6 +83,11 @@ impl ApiKeys {
 
     /// Mints a key with ≥ 128 random bits (here 256), stores its hash, returns the secret once.
     pub async fn create(&self, name: KeyName, scopes: Scopes) -> Result<NewApiKey> {
+        self.create_by(name, scopes, None).await
+    }
+
+    /// [`ApiKeys::create`], recording the id of the acting key as `created_by`.
+    pub async fn create_by(&self, name: KeyName, scopes: Scopes, created_by: Option<&str>) -> Result<NewApiKey> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!("{SECRET_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
@@ -88,6 +99,8 @@ impl ApiKeys {
             prefix: secret[..SECRET_PREFIX.len() + 8].to_owned(),
             created_at: crate::http::render::now_rfc3339(),
             revoked_at: None,
+            created_by: created_by.map(str::to_owned),
+            revoked_by: None,
             hash: hash.clone(),
         };
         let mut item = Item::new(pk(&hash), "APIKEY", serde_json::to_value(&record).map_err(Error::internal)?);
@@ -132,6 +145,11 @@ impl ApiKeys {
     /// the item's key alone, and the decision and the versioned write rest on the item itself,
     /// read strongly consistent.
     pub async fn revoke(&self, id: &str) -> Result<()> {
+        self.revoke_by(id, None).await
+    }
+
+    /// [`ApiKeys::revoke`], recording the id of the acting key as `revoked_by`.
+    pub async fn revoke_by(&self, id: &str, revoked_by: Option<&str>) -> Result<()> {
         let not_found = || Error::NotFound(format!("API key {id}"));
         let pk = self.item_key_of(id).await?.ok_or_else(not_found)?;
         let item = self.store.get(&pk, "APIKEY").await?.ok_or_else(not_found)?;
@@ -140,6 +158,7 @@ impl ApiKeys {
         }
         let mut record = from_item(&item)?;
         record.revoked_at = Some(crate::http::render::now_rfc3339());
+        record.revoked_by = revoked_by.map(str::to_owned);
         let mut updated = item.clone();
         updated.data = serde_json::to_value(&record).map_err(Error::internal)?;
         updated.state = Some("revoked".into());

@@ -10,7 +10,7 @@ use trustplane_core::config::Config;
 use trustplane_core::http::AppState;
 use trustplane_core::pki::SubjectName;
 use trustplane_core::ports::{Condition, Item, Query, Store};
-use trustplane_core::services::pki::{blob_key, AuthorityType, CrlState, NewAuthority, Pki};
+use trustplane_core::services::pki::{blob_key, AuthorityOptions, AuthorityType, CrlState, IssuancePolicy, NewAuthority, Pki};
 use trustplane_core::testkit::{local_state, moto};
 use trustplane_core::wiring::Ports;
 use x509_parser::prelude::FromDer;
@@ -89,11 +89,12 @@ pub async fn age_crl(store: &dyn Store, authority_id: &str, hours: u64) {
     store.put(aged, Condition::Version(current.version)).await.unwrap();
 }
 
-/// A root authority created through `pki`.
+/// A root authority created through `pki`, allowed to sign leaves (`allowLeafIssuance`).
 pub async fn root(pki: &Pki, cn: &str) -> String {
     let subject = pki.create_subject(SubjectName::common_name_only(cn).unwrap()).await.unwrap();
     let new = NewAuthority { subject_id: subject.id, kind: Some(AuthorityType::Root), ..NewAuthority::default() };
-    pki.create_authority(new).await.unwrap().id
+    let options = AuthorityOptions { issuance: IssuancePolicy { allow_leaf_issuance: true, ..IssuancePolicy::default() }, ..AuthorityOptions::default() };
+    pki.create_authority_with(new, options).await.unwrap().id
 }
 
 async fn take_local_jobs(ports: &Ports) -> Vec<String> {

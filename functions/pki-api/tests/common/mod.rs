@@ -132,10 +132,10 @@ impl Env {
         reply.json()["id"].as_str().unwrap().to_owned()
     }
 
-    /// A root authority with `keySpec` (algorithm, size).
+    /// A root authority with `keySpec` (algorithm, size), allowed to sign leaves too.
     pub async fn root(&self, spec: (&str, u32)) -> Value {
         let subject = self.subject("Test Root CA").await;
-        let body = json!({ "subjectId": subject, "type": "ROOT", "keySpec": { "algorithm": spec.0, "size": spec.1 }, "policy": { "validityYears": 10 } });
+        let body = json!({ "subjectId": subject, "type": "ROOT", "keySpec": { "algorithm": spec.0, "size": spec.1 }, "policy": { "validityYears": 10, "allowLeafIssuance": true } });
         let reply = self.post("/api/v1/authorities", body).await;
         assert_eq!(reply.status, 201, "{}", reply.json());
         reply.json()

@@ -4,7 +4,7 @@
 use super::sdk_error;
 use crate::custody::{digest_for, CaSigner};
 use crate::error::{Error, Result};
-use crate::ports::{KeyAlgorithm, KeyCustody, KeyHandle, RemoteSign};
+use crate::ports::{CustodyKey, KeyAlgorithm, KeyCustody, KeyHandle, RemoteSign};
 use async_trait::async_trait;
 use aws_sdk_kms::operation::create_alias::CreateAliasError;
 use aws_sdk_kms::primitives::Blob;
@@ -109,7 +109,7 @@ impl KmsCustody {
     }
 
     /// Best-effort cleanup of a key whose alias could not be created (7-day waiting period).
-    async fn discard_key(&self, key_id: &str) {
+    async fn discard_unaliased(&self, key_id: &str) {
         let scheduled = self.client.schedule_key_deletion().key_id(key_id).pending_window_in_days(7).send().await;
         if let Err(e) = scheduled {
             tracing::warn!(key_id, error = %sdk_error("ScheduleKeyDeletion", e), "could not discard unaliased KMS key");
@@ -136,7 +136,7 @@ impl KeyCustody for KmsCustody {
         let metadata = out.key_metadata().ok_or_else(|| Error::internal("CreateKey returned no key metadata"))?;
         let arn = metadata.arn().ok_or_else(|| Error::internal("CreateKey returned no key ARN"))?.to_owned();
         if let Err(e) = self.create_alias(owner, &arn).await {
-            self.discard_key(&arn).await;
+            self.discard_unaliased(&arn).await;
             return Err(e);
         }
         Ok(KeyHandle { key_ref: arn, algorithm })
@@ -156,6 +156,55 @@ impl KeyCustody for KmsCustody {
         let metadata = out.key_metadata().ok_or_else(|| Error::internal("DescribeKey returned no key metadata"))?;
         let enabled = metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::Enabled);
         Ok(enabled && metadata.key_usage() == Some(&KeyUsageType::SignVerify))
+    }
+
+    /// KMS `TagResource`: `trustplane:orphan=true`.
+    async fn mark_orphan(&self, key: &KeyHandle) -> Result<()> {
+        let request = self.client.tag_resource().key_id(&key.key_ref).tags(tag(ORPHAN_TAG, "true")?);
+        request.send().await.map(|_| ()).map_err(|e| kms_error("TagResource", e))
+    }
+
+    /// KMS `ListKeys`, keeping the keys tagged for this stack (`ListResourceTags`), with their
+    /// state (`DescribeKey`).
+    async fn list_keys(&self) -> Result<Vec<CustodyKey>> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_keys().into_paginator().items().send();
+        while let Some(entry) = pages.next().await {
+            let entry = entry.map_err(|e| kms_error("ListKeys", e))?;
+            let Some(key_id) = entry.key_arn().or(entry.key_id()) else { continue };
+            if let Some(key) = self.listed(key_id).await? {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// KMS `ScheduleKeyDeletion` with the 7-day minimum waiting period.
+    async fn discard_key(&self, key_ref: &str) -> Result<()> {
+        let scheduled = self.client.schedule_key_deletion().key_id(key_ref).pending_window_in_days(7).send().await;
+        scheduled.map(|_| ()).map_err(|e| kms_error("ScheduleKeyDeletion", e))
+    }
+}
+
+/// The tag [`KeyCustody::mark_orphan`] puts on a key whose authority was never stored.
+const ORPHAN_TAG: &str = "trustplane:orphan";
+
+impl KmsCustody {
+    /// The key if it is tagged for this stack.
+    async fn listed(&self, key_id: &str) -> Result<Option<CustodyKey>> {
+        let out = self.client.list_resource_tags().key_id(key_id).send().await.map_err(|e| kms_error("ListResourceTags", e))?;
+        let tags: HashMap<&str, &str> = out.tags().iter().map(|t| (t.tag_key(), t.tag_value())).collect();
+        if tags.get("trustplane:stack") != Some(&self.stack_name.as_str()) {
+            return Ok(None);
+        }
+        let described = self.client.describe_key().key_id(key_id).send().await.map_err(|e| kms_error("DescribeKey", e))?;
+        let enabled = described.key_metadata().and_then(|m| m.key_state()) != Some(&aws_sdk_kms::types::KeyState::PendingDeletion);
+        Ok(Some(CustodyKey {
+            key_ref: key_id.to_owned(),
+            owner: tags.get("trustplane:authority").map(|o| (*o).to_owned()),
+            orphan: tags.get(ORPHAN_TAG) == Some(&"true"),
+            enabled,
+        }))
     }
 }
 

@@ -112,13 +112,20 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         file.write_all(bytes)?;
         file.sync_all()
     });
-    match written.and_then(|()| std::fs::rename(&temp, path)) {
+    match written.and_then(|()| std::fs::rename(&temp, path)).and_then(|()| sync_parent_dir(path)) {
         Ok(()) => Ok(()),
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
             Err(fail(e))
         }
     }
+}
+
+/// Flushes the directory holding `path` to disk, so a file created or renamed there stays
+/// after a power loss (the file's own `sync_all` does not persist its directory entry).
+pub(super) fn sync_parent_dir(path: &Path) -> std::io::Result<()> {
+    let parent = path.parent().ok_or_else(|| std::io::Error::other("path without a parent directory"))?;
+    std::fs::File::open(parent)?.sync_all()
 }
 
 #[cfg(test)]

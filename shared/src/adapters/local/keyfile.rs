@@ -1,8 +1,9 @@
 //! [`KeyCustody`] on PKCS#8 PEM key files in one private directory.
 
+use super::dir::sync_parent_dir;
 use crate::custody::CaSigner;
 use crate::error::{Error, Result};
-use crate::ports::{KeyAlgorithm, KeyCustody, KeyHandle, RemoteSign};
+use crate::ports::{CustodyKey, KeyAlgorithm, KeyCustody, KeyHandle, RemoteSign};
 use async_trait::async_trait;
 use rcgen::{KeyPair, PublicKeyData};
 use std::collections::HashMap;
@@ -71,6 +72,49 @@ impl KeyCustody for KeyFileCustody {
         self.remember(&key.key_ref, &signer);
         Ok(signer)
     }
+
+    /// Renames `<owner>-<uuid>.pem` to `<owner>-<uuid>.orphan.pem`.
+    async fn mark_orphan(&self, key: &KeyHandle) -> Result<()> {
+        validate_key_ref(&key.key_ref)?;
+        let Some(stem) = key.key_ref.strip_suffix(".pem").filter(|s| !s.ends_with(ORPHAN)) else { return Ok(()) };
+        let (from, to) = (self.dir.join(&key.key_ref), self.dir.join(format!("{stem}{ORPHAN}.pem")));
+        blocking(move || {
+            std::fs::rename(&from, &to)
+                .and_then(|()| sync_parent_dir(&to))
+                .map_err(|e| Error::internal(format!("cannot mark key file {} orphan: {e}", from.display())))
+        })
+        .await
+    }
+
+    /// Every `*.pem` of the directory; the owner is the name before its last `-<uuid>`.
+    async fn list_keys(&self) -> Result<Vec<CustodyKey>> {
+        let dir = self.dir.clone();
+        blocking(move || {
+            let entries = std::fs::read_dir(&dir).map_err(|e| Error::internal(format!("cannot list key directory {}: {e}", dir.display())))?;
+            let mut keys: Vec<CustodyKey> = entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| validate_key_ref(n).is_ok()).map(|n| listed(&n)).collect();
+            keys.sort_by(|a, b| a.key_ref.cmp(&b.key_ref));
+            Ok(keys)
+        })
+        .await
+    }
+
+    /// Removes the key file: embedded custody has no waiting period.
+    async fn discard_key(&self, key_ref: &str) -> Result<()> {
+        validate_key_ref(key_ref)?;
+        let path = self.dir.join(key_ref);
+        self.signers.lock().unwrap_or_else(|p| p.into_inner()).remove(key_ref);
+        blocking(move || std::fs::remove_file(&path).map_err(|e| Error::internal(format!("cannot remove key file {}: {e}", path.display())))).await
+    }
+}
+
+/// What marks an orphan key file's name, before `.pem`.
+const ORPHAN: &str = ".orphan";
+
+fn listed(name: &str) -> CustodyKey {
+    let stem = name.trim_end_matches(".pem");
+    let (stem, orphan) = stem.strip_suffix(ORPHAN).map_or((stem, false), |s| (s, true));
+    let owner = stem.len().checked_sub(37).filter(|&at| stem.as_bytes().get(at) == Some(&b'-')).map(|at| stem[..at].to_owned());
+    CustodyKey { key_ref: name.to_owned(), owner, orphan, enabled: true }
 }
 
 /// An rcgen key pair as a custody backend: signs in process, never exports the private key.
@@ -100,7 +144,8 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let fail = |e: std::io::Error| Error::internal(format!("cannot write key file {}: {e}", path.display()));
     let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)
+    file.sync_all().map_err(fail)?;
+    sync_parent_dir(path).map_err(fail)
 }
 
 /// Parses a key file and checks it holds a key of `algorithm` (curve, or RSA modulus size).

@@ -9,7 +9,7 @@ mod tenant_db;
 
 pub use dir::DirBlobs;
 pub use keyfile::{KeyFileCustody, LocalSign};
-pub use queue::{DrainReport, LocalQueue, DEAD_LETTER_PARTITION, QUEUE_PARTITION};
+pub use queue::{Backoff, DrainReport, LocalQueue, DEAD_LETTER_PARTITION, QUEUE_PARTITION};
 pub use mac::KeyFileMac;
 pub use sqlite::SqliteStore;
 pub use tenant_db::SqliteTenantDatabases;

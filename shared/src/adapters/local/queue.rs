@@ -1,7 +1,9 @@
 //! The in-process [`Queue`]: jobs persisted in the store, so they survive a restart.
 //!
-//! It mirrors SQS with a redrive policy: a job that fails is retried on a later drain, and
-//! after `max_attempts` failures it moves to a dead-letter partition instead of being lost.
+//! It mirrors SQS with a redrive policy: a job that fails is retried once its backoff has
+//! passed (exponential in its attempts, stored as `not_before`), and after `max_attempts`
+//! failures it moves to a dead-letter partition instead of being lost;
+//! [`LocalQueue::redrive`] moves dead letters back. At most `concurrency` jobs run at once.
 
 use crate::error::{Error, Result};
 use crate::jobs::JobHandler;
@@ -19,7 +21,39 @@ pub const DEAD_LETTER_PARTITION: &str = "JOBDLQ";
 
 const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+const DEFAULT_CONCURRENCY: usize = 4;
 const PAGE: u32 = 100;
+
+/// Delay before a failed job's next attempt: `base * 2^(attempts - 1)`, at most `cap`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Backoff {
+    /// Retry on the next drain (what [`LocalQueue::new`] starts with).
+    pub const NONE: Backoff = Backoff { base: Duration::ZERO, cap: Duration::ZERO };
+    /// 1 s doubling per failed attempt, at most 5 minutes: what `trustplane serve` should use.
+    pub const STANDARD: Backoff = Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(300) };
+
+    /// The delay after the `attempts`-th failure (1 = the first).
+    pub fn after(&self, attempts: u64) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(31) as u32;
+        self.base.saturating_mul(1 << doublings).min(self.cap)
+    }
+}
+
+/// Unix time in milliseconds.
+fn now_millis() -> Result<u64> {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(Error::internal)?;
+    u64::try_from(since.as_millis()).map_err(Error::internal)
+}
+
+/// True if `job` has no `not_before` or it has passed.
+fn is_due(job: &Item, now: u64) -> bool {
+    job.data.get("not_before").and_then(|n| n.as_u64()).is_none_or(|not_before| not_before <= now)
+}
 
 /// What one [`LocalQueue::drain_once`] did; each drained job counts in exactly one field.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,6 +72,8 @@ pub struct LocalQueue {
     notify: Notify,
     max_attempts: u32,
     poll_interval: Duration,
+    backoff: Backoff,
+    concurrency: usize,
 }
 
 enum Outcome {
@@ -49,14 +85,29 @@ enum Outcome {
 }
 
 impl LocalQueue {
-    /// A queue over `store`, dead-lettering after 5 failed attempts, polling every second.
+    /// A queue over `store`, dead-lettering after 5 failed attempts, polling every second,
+    /// retrying on the next drain and running 4 jobs at once.
     pub fn new(store: Arc<dyn Store>) -> Self {
         LocalQueue {
             store,
             notify: Notify::new(),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             poll_interval: DEFAULT_POLL_INTERVAL,
+            backoff: Backoff::NONE,
+            concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// Waits `backoff.after(attempts)` before retrying a failed job (default [`Backoff::NONE`]).
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Runs at most `n` jobs at once (at least 1; default 4).
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
     }
 
     /// Dead-letters a job after `n` failed attempts (at least 1).
@@ -71,14 +122,17 @@ impl LocalQueue {
         self
     }
 
-    /// Runs every pending job once, concurrently: deletes successes, counts a failed attempt
-    /// on each failure and dead-letters jobs that reached `max_attempts`.
+    /// Runs every due job once, at most `concurrency` at a time: deletes successes, records a
+    /// failed attempt (and its backoff) on each failure and dead-letters jobs that reached
+    /// `max_attempts`. Jobs still backing off wait for a later drain.
     pub async fn drain_once(&self, handler: &dyn JobHandler) -> Result<DrainReport> {
+        use futures::StreamExt;
         let jobs = self.pending().await?;
-        let runs = jobs.into_iter().map(|job| self.run_job(job, handler));
+        let runs = futures::stream::iter(jobs.into_iter().map(|job| self.run_job(job, handler)));
+        let outcomes: Vec<_> = runs.buffer_unordered(self.concurrency).collect().await;
         let mut report = DrainReport::default();
         let mut first_error = None;
-        for outcome in futures::future::join_all(runs).await {
+        for outcome in outcomes {
             match outcome {
                 Ok(Outcome::Processed) => report.processed += 1,
                 Ok(Outcome::Failed) => report.failed += 1,
@@ -111,8 +165,28 @@ impl LocalQueue {
         }
     }
 
+    /// Moves every dead-lettered job back to the queue with its attempts reset (what
+    /// `trustplane admin redrive` does); returns how many moved.
+    pub async fn redrive(&self) -> Result<usize> {
+        let dead = self.partition(DEAD_LETTER_PARTITION).await?;
+        let moved = dead.len();
+        for job in dead {
+            self.store.transact(redrive_writes(job)).await?;
+        }
+        if moved > 0 {
+            self.notify.notify_one();
+        }
+        Ok(moved)
+    }
+
+    /// Queued jobs whose backoff has passed, oldest first.
     async fn pending(&self) -> Result<Vec<Item>> {
-        let mut query = Query::partition(QUEUE_PARTITION);
+        let now = now_millis()?;
+        Ok(self.partition(QUEUE_PARTITION).await?.into_iter().filter(|job| is_due(job, now)).collect())
+    }
+
+    async fn partition(&self, partition: &str) -> Result<Vec<Item>> {
+        let mut query = Query::partition(partition);
         query.limit = PAGE;
         let mut jobs = Vec::new();
         loop {
@@ -154,6 +228,8 @@ impl LocalQueue {
         next.data["attempts"] = json!(attempts);
         next.data["last_error"] = json!(error.to_string());
         if attempts < u64::from(self.max_attempts) {
+            let delay = u64::try_from(self.backoff.after(attempts).as_millis()).unwrap_or(u64::MAX);
+            next.data["not_before"] = json!(now_millis()?.saturating_add(delay));
             self.store.put(next, Condition::Version(job.version)).await?;
             return Ok(Outcome::Failed);
         }
@@ -168,6 +244,21 @@ impl LocalQueue {
             .await?;
         Ok(Outcome::DeadLettered)
     }
+}
+
+/// Deletes a dead letter and queues it again under the same sort key, due now, attempts reset.
+fn redrive_writes(dead: Item) -> Vec<Write> {
+    let mut job = dead.clone();
+    job.pk = QUEUE_PARTITION.into();
+    job.version = 1;
+    job.data["attempts"] = json!(0);
+    if let Some(data) = job.data.as_object_mut() {
+        data.remove("not_before");
+    }
+    vec![
+        Write::Delete { pk: dead.pk, sk: dead.sk, condition: Condition::Version(dead.version) },
+        Write::Put { item: job, condition: Condition::Absent },
+    ]
 }
 
 #[async_trait]
@@ -216,6 +307,80 @@ mod tests {
         }
         stop.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(5), worker).await.unwrap().unwrap();
+    }
+
+    /// Counts the jobs running at once and remembers the most.
+    #[derive(Default)]
+    struct Crowd {
+        running: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl JobHandler for Crowd {
+        async fn handle(&self, _: &str) -> Result<()> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.running.fetch_sub(1, SeqCst);
+            Ok(())
+        }
+    }
+
+    fn queue_in(dir: &tempfile::TempDir) -> (Arc<dyn Store>, LocalQueue) {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("q.db")).unwrap());
+        (store.clone(), LocalQueue::new(store))
+    }
+
+    const HOUR: Backoff = Backoff { base: Duration::from_secs(3600), cap: Duration::from_secs(7200) };
+
+    #[test]
+    fn the_backoff_doubles_with_each_attempt_up_to_its_cap() {
+        let backoff = Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(10) };
+        let delays: Vec<u64> = (1..=6).map(|n| backoff.after(n).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(backoff.after(u64::MAX), Duration::from_secs(10));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failed_job_is_not_retried_before_its_backoff_has_passed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, queue) = queue_in(&tmp);
+        let queue = queue.with_backoff(HOUR);
+        queue.send("bad".into()).await.unwrap();
+        assert_eq!(queue.drain_once(&Flaky).await.unwrap().failed, 1);
+        assert_eq!(queue.drain_once(&Flaky).await.unwrap(), DrainReport::default(), "retried during its backoff");
+        let job = store.query(Query::partition(QUEUE_PARTITION)).await.unwrap().items.remove(0);
+        let not_before = job.data["not_before"].as_u64().unwrap();
+        assert!(not_before >= now_millis().unwrap() + 3_500_000, "not_before {not_before} is not an hour away");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn no_more_jobs_than_the_concurrency_limit_run_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, queue) = queue_in(&tmp);
+        let queue = queue.with_concurrency(2);
+        for _ in 0..6 {
+            queue.send("good".into()).await.unwrap();
+        }
+        let crowd = Crowd::default();
+        assert_eq!(queue.drain_once(&crowd).await.unwrap().processed, 6);
+        assert_eq!(crowd.most.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn redrive_moves_dead_letters_back_to_the_queue_with_fresh_attempts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, queue) = queue_in(&tmp);
+        let queue = queue.with_max_attempts(1);
+        queue.send("bad".into()).await.unwrap();
+        assert_eq!(queue.drain_once(&Flaky).await.unwrap().dead_lettered, 1);
+        assert_eq!(queue.redrive().await.unwrap(), 1);
+        assert!(store.query(Query::partition(DEAD_LETTER_PARTITION)).await.unwrap().items.is_empty());
+        let queued = store.query(Query::partition(QUEUE_PARTITION)).await.unwrap().items;
+        assert_eq!((queued.len(), queued[0].data["attempts"].as_u64(), queued[0].data["body"].as_str()), (1, Some(0), Some("bad")));
+        assert_eq!(queue.redrive().await.unwrap(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread")]

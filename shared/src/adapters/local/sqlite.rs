@@ -29,7 +29,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PURGE_INTERVAL_SECS: i64 = 60;
 const MAX_TRANSACT_WRITES: usize = 100;
 
-/// The embedded [`Store`]: one SQLite database in WAL mode, one connection behind a mutex,
+/// The embedded [`Store`]: one SQLite database in WAL mode with `synchronous=FULL` (a write
+/// that returned survives a power loss, not only a crash), one connection behind a mutex,
 /// every call on the blocking thread pool. Expired items are hidden at once and purged
 /// opportunistically (at most once a minute, after a write).
 #[derive(Clone)]
@@ -48,7 +49,7 @@ impl SqliteStore {
         let conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
         conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         let inner = Inner { conn: Mutex::new(conn), last_purge: AtomicI64::new(i64::MIN) };
         Ok(SqliteStore { inner: Arc::new(inner) })
@@ -303,5 +304,13 @@ mod tests {
         let mut q = Query::partition("P");
         q.cursor = Some("not-a-cursor".into());
         assert!(matches!(store.query(q).await, Err(Error::Validation(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_commit_is_synced_to_disk_before_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let level: i64 = store.with_conn(|conn| conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).map_err(db_err)).await.unwrap();
+        assert_eq!(level, 2, "PRAGMA synchronous is not FULL (2)");
     }
 }

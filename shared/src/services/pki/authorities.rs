@@ -6,7 +6,9 @@ use super::{is_id, new_id, now, Pki};
 use crate::error::{Error, Result};
 use crate::pki::ca::{self, CaProfile};
 use crate::pki::{CaSigner, IssuedCert, IssuerRef, Serial, SubjectName};
-use crate::ports::{Condition, KeyAlgorithm, KeyHandle};
+use crate::ports::{Condition, KeyAlgorithm, KeyHandle, Write};
+use super::policy::IssuancePolicy;
+use super::tokens::Claimed;
 use time::{Duration, OffsetDateTime};
 
 const INDEX_PK: &str = "AUTHS";
@@ -19,7 +21,8 @@ fn pk(id: &str) -> String {
 /// A request to promote a subject to an authority (seed 004 `POST /authorities`), before the
 /// rules are applied. Omitted: `keySpec` → EC P-256; `validityYears` → 10 for a root, 5 for
 /// an intermediate; `pathLenConstraint` → unconstrained for a root, the parent's − 1 for an
-/// intermediate; `crlDistributionPoint` → `<CRL_BASE_URL>/crl/<authorityId>.crl`.
+/// intermediate; `crlDistributionPoint` (where the new authority's own certificate is
+/// checked, written into it by its parent) → the parent's published CRL.
 #[derive(Clone, Debug, Default)]
 pub struct NewAuthority {
     pub subject_id: String,
@@ -32,22 +35,39 @@ pub struct NewAuthority {
     pub ocsp_responder_url: Option<String>,
 }
 
-/// An authority ready to sign: its record, certificate DER and custody signer.
+/// What [`Pki::create_authority_with`] takes beyond seed 004's request.
+#[derive(Clone, Debug, Default)]
+pub struct AuthorityOptions {
+    pub issuance: IssuancePolicy,
+    /// Makes the creation idempotent: 1..=64 characters `[A-Za-z0-9._:-]`.
+    pub client_token: Option<String>,
+}
+
+/// An authority ready to sign: its record, certificate DER, custody signer and the URL its
+/// CRL is published at.
 #[derive(Clone)]
 pub(crate) struct Signing {
     pub record: AuthorityRecord,
     pub der: Vec<u8>,
     pub signer: CaSigner,
+    pub crl_url: String,
 }
 
 impl Signing {
-    /// The issuer as the PKI core wants it, carrying the authority's CRL DP and OCSP URL.
+    /// The issuer of end-entity certificates and CRLs: what it signs names the CRL it really
+    /// publishes (RFC 5280 §4.2.1.13), whatever its own policy says.
     pub fn issuer(&self) -> IssuerRef<'_> {
+        IssuerRef { cert_der: &self.der, signer: &self.signer, crl_distribution_point: Some(&self.crl_url), ocsp_responder_url: None }
+    }
+
+    /// The issuer of a child CA certificate: the child's policy says where the child is
+    /// checked (CRL DP §4.2.1.13, OCSP AIA §4.2.2.1); without one, this authority's CRL.
+    pub fn issuer_of<'a>(&'a self, child: &'a Policy) -> IssuerRef<'a> {
         IssuerRef {
             cert_der: &self.der,
             signer: &self.signer,
-            crl_distribution_point: Some(&self.record.policy.crl_distribution_point),
-            ocsp_responder_url: self.record.policy.ocsp_responder_url.as_deref(),
+            crl_distribution_point: Some(child.crl_distribution_point.as_deref().unwrap_or(&self.crl_url)),
+            ocsp_responder_url: child.ocsp_responder_url.as_deref(),
         }
     }
 }
@@ -84,44 +104,89 @@ fn path_len(requested: Option<u32>, parent: Option<&AuthorityRecord>) -> Result<
     }
 }
 
+/// The record of a new authority.
+fn assemble(id: String, subject_id: String, plan: Plan, key: KeyHandle, cert: IssuedCert, policy: Policy, client_token: Option<String>) -> AuthorityRecord {
+    AuthorityRecord {
+        id,
+        subject_id,
+        kind: plan.kind,
+        status: AuthorityStatus::Active,
+        parent_authority_id: plan.parent.map(|p| p.id),
+        key,
+        certificate_der: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.der),
+        serial_number: cert.serial.to_hex(),
+        thumbprint: cert.thumbprint,
+        not_before: cert.not_before,
+        not_after: cert.not_after,
+        path_len_constraint: plan.path_len,
+        policy,
+        created_at: now(),
+        revocation: None,
+        client_token,
+    }
+}
+
 impl Pki {
+    /// Promotes a subject to a root or an intermediate with the default issuance policy and
+    /// no client token; see [`Pki::create_authority_with`].
+    pub async fn create_authority(&self, new: NewAuthority) -> Result<AuthorityRecord> {
+        self.create_authority_with(new, AuthorityOptions::default()).await
+    }
+
     /// Promotes a subject to a root (new custody key, self-signed) or an intermediate (new
     /// custody key, signed by its ACTIVE parent within the parent's path length and validity),
-    /// then publishes its first, empty CRL.
-    pub async fn create_authority(&self, new: NewAuthority) -> Result<AuthorityRecord> {
+    /// then publishes its first, empty CRL. With a client token the call is idempotent: a
+    /// repeated request answers the authority the first one created. A key whose authority
+    /// could not be stored is tagged orphan in custody for `trustplane admin orphan-keys`.
+    pub async fn create_authority_with(&self, new: NewAuthority, options: AuthorityOptions) -> Result<AuthorityRecord> {
         let plan = self.plan(&new).await?;
         let subject = self.referenced_subject(&new.subject_id).await?;
-        let id = new_id();
         let policy = Policy {
             validity_years: plan.validity_years,
             path_len_constraint: plan.path_len,
-            crl_distribution_point: url("crlDistributionPoint", new.crl_distribution_point.as_ref())?
-                .unwrap_or_else(|| format!("{}/crl/{id}.crl", self.config.crl_base_url.trim_end_matches('/'))),
+            crl_distribution_point: url("crlDistributionPoint", new.crl_distribution_point.as_ref())?,
             ocsp_responder_url: url("ocspResponderUrl", new.ocsp_responder_url.as_ref())?,
+            issuance: options.issuance.validated()?,
+        };
+        let id = match options.client_token.as_deref() {
+            Some(token) => match self.claim_token(token, &(&new, &policy.issuance)).await? {
+                Claimed::Existing(record) => return Ok(*record),
+                Claimed::Id(id) => id,
+            },
+            None => new_id(),
         };
         let key = self.create_key(&id, plan.algorithm).await?;
-        let cert = self.sign_ca(&plan, &subject.name, &key).await?;
-        let record = AuthorityRecord {
-            id: id.clone(),
-            subject_id: subject.id,
-            kind: plan.kind,
-            status: AuthorityStatus::Active,
-            parent_authority_id: plan.parent.map(|p| p.id),
-            key,
-            certificate_der: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &cert.der),
-            serial_number: cert.serial.to_hex(),
-            thumbprint: cert.thumbprint,
-            not_before: cert.not_before,
-            not_after: cert.not_after,
-            path_len_constraint: plan.path_len,
-            policy,
-            created_at: now(),
+        let cert = match self.sign_ca(&plan, &subject.name, &key, &policy).await {
+            Ok(cert) => cert,
+            Err(e) => return Err(self.orphaned(&id, &key, e).await),
         };
-        let mut stored = item(pk(&id), "AUTH", Some((INDEX_PK.into(), id.clone())), &record)?;
-        stored.state = Some("active".into());
-        self.ports.store.put(stored, Condition::Absent).await?;
+        let record = assemble(id.clone(), subject.id, plan, key.clone(), cert, policy, options.client_token);
+        if let Err(e) = self.store_new(&record).await {
+            let e = self.orphaned(&id, &key, e).await;
+            return match (&e, record.client_token.as_deref()) {
+                (Error::Conflict(_), Some(_)) => self.get_authority(&id).await,
+                _ => Err(e),
+            };
+        }
         self.publish_first_crl(&id).await?;
         Ok(record)
+    }
+
+    async fn store_new(&self, record: &AuthorityRecord) -> Result<()> {
+        let mut stored = item(pk(&record.id), "AUTH", Some((INDEX_PK.into(), record.id.clone())), record)?;
+        stored.state = Some(record.status.state().into());
+        let mut writes = vec![Write::Put { item: stored, condition: Condition::Absent }];
+        writes.extend(super::lifecycle::ca_certificate_writes(record)?);
+        self.ports.store.transact(writes).await
+    }
+
+    /// Tags `key` orphan in custody (best effort) and hands back `cause`.
+    async fn orphaned(&self, id: &str, key: &KeyHandle, cause: Error) -> Error {
+        tracing::error!(authority_id = id, key_ref = %key.key_ref, error = %cause, "authority not stored; its new key is an orphan");
+        if let Err(e) = self.ports.custody.mark_orphan(key).await {
+            tracing::error!(authority_id = id, key_ref = %key.key_ref, error = %e, "could not tag the orphan key");
+        }
+        cause
     }
 
     async fn plan(&self, new: &NewAuthority) -> Result<Plan> {
@@ -169,7 +234,7 @@ impl Pki {
         Ok(parent)
     }
 
-    async fn sign_ca(&self, plan: &Plan, subject: &SubjectName, key: &KeyHandle) -> Result<IssuedCert> {
+    async fn sign_ca(&self, plan: &Plan, subject: &SubjectName, key: &KeyHandle, policy: &Policy) -> Result<IssuedCert> {
         let signer = self.ports.custody.signer(key).await?;
         let now = now();
         let profile = CaProfile { subject, serial: Serial::random(), not_before: now - Duration::seconds(60), not_after: plan.not_after, path_len: plan.path_len };
@@ -177,7 +242,7 @@ impl Pki {
             None => ca::self_signed_root(&profile, &signer),
             Some(parent) => {
                 let issuer = self.signing(parent.clone()).await?;
-                ca::intermediate(&profile, &signer, &issuer.issuer())
+                ca::intermediate(&profile, &signer, &issuer.issuer_of(policy))
             }
         }
     }
@@ -230,7 +295,13 @@ impl Pki {
     pub(crate) async fn signing(&self, record: AuthorityRecord) -> Result<Signing> {
         let der = record.der()?;
         let signer = self.ports.custody.signer(&record.key).await?;
-        Ok(Signing { record, der, signer })
+        let crl_url = self.crl_url(&record.id);
+        Ok(Signing { record, der, signer, crl_url })
+    }
+
+    /// Where the authority's CRL is published: `<CRL_BASE_URL>/crl/<id>.crl`.
+    pub fn crl_url(&self, authority_id: &str) -> String {
+        format!("{}/crl/{authority_id}.crl", self.config.crl_base_url.trim_end_matches('/'))
     }
 }
 

@@ -260,14 +260,14 @@ impl Pki {
         }
     }
 
-    /// The schedule's half of CRL freshness: queues one publication job per ACTIVE authority
-    /// whose CRL is due (past half its validity, or never stored), for the queue's workers to
+    /// The schedule's half of CRL freshness: queues one publication job per ACTIVE or DISABLED
+    /// authority (a disabled CA issues nothing, but what it issued is still checked) whose CRL is due (past half its validity, or never stored), for the queue's workers to
     /// publish each in its own run. Tries them all; returns how many were queued, or the first
     /// failure.
     pub async fn enqueue_due_crls(&self) -> Result<usize> {
         let at = now();
         let (mut queued, mut first_error) = (0, None);
-        for authority in self.all_authorities().await?.into_iter().filter(|a| a.status == AuthorityStatus::Active) {
+        for authority in self.all_authorities().await?.into_iter().filter(|a| a.status != AuthorityStatus::Revoked) {
             match self.enqueue_if_due(&authority.id, at).await {
                 Ok(due) => queued += usize::from(due),
                 Err(e) => {

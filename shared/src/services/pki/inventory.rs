@@ -1,6 +1,6 @@
 //! Reading the certificate inventory: by id, by common name, and filtered pages.
 
-use super::records::{decode, CertStatus, CertificateRecord};
+use super::records::{decode, CertStatus, CertificateRecord, Channel};
 use super::{is_id, now, Pki, MAX_PAGE};
 use crate::error::{Error, Result};
 use crate::ports::{Index, Item, Query, SkRange};
@@ -21,6 +21,8 @@ pub struct CertFilter {
     pub subject_id: Option<String>,
     /// Only certificates whose notAfter is before this instant.
     pub expiring_before: Option<OffsetDateTime>,
+    /// As [`CertificateRecord::channel`] reads it.
+    pub channel: Option<Channel>,
 }
 
 impl CertFilter {
@@ -28,6 +30,7 @@ impl CertFilter {
         self.status.is_none_or(|s| cert.effective_status(now) == s)
             && self.subject_id.as_ref().is_none_or(|s| cert.subject_id.as_ref() == Some(s))
             && self.expiring_before.is_none_or(|t| cert.not_after < t)
+            && self.channel.is_none_or(|c| cert.channel() == c)
     }
 }
 
@@ -72,18 +75,43 @@ impl Pki {
         self.ports.store.get(&format!("CERT#{id}"), "CERT").await?.ok_or_else(missing)
     }
 
-    /// Every certificate ever issued for `common_name` (Puppet certnames, agent ids), oldest first.
+    /// Every certificate ever issued for `common_name` in any channel (the admin views' one
+    /// inventory), oldest first.
     pub async fn certificates_by_common_name(&self, common_name: &str) -> Result<Vec<CertificateRecord>> {
-        let mut query = Query::partition(format!("CN#{common_name}"));
+        self.named(common_name, &Channel::ALL).await
+    }
+
+    /// Every certificate ever issued for `name` in `channel` only, oldest first.
+    pub async fn certificates_named(&self, channel: Channel, name: &str) -> Result<Vec<CertificateRecord>> {
+        self.named(name, &[channel]).await
+    }
+
+    /// The certificates of `name` in `channels`: their `CN#<channel>#` partitions and the
+    /// legacy `CN#<name>` one, each certificate once, in creation (UUIDv7) order.
+    async fn named(&self, name: &str, channels: &[Channel]) -> Result<Vec<CertificateRecord>> {
+        let mut ids = std::collections::BTreeSet::new();
+        for partition in channels.iter().map(|c| c.name_key(name)).chain([format!("CN#{name}")]) {
+            ids.extend(self.pointers(partition).await?);
+        }
         let mut certs = Vec::new();
+        for id in ids {
+            let cert = self.get_certificate(&id).await?;
+            if cert.common_name == name && channels.contains(&cert.channel()) {
+                certs.push(cert);
+            }
+        }
+        Ok(certs)
+    }
+
+    async fn pointers(&self, partition: String) -> Result<Vec<String>> {
+        let mut query = Query::partition(partition);
+        let mut ids = Vec::new();
         loop {
             let page = self.ports.store.query(query.clone()).await?;
-            for pointer in &page.items {
-                certs.push(self.get_certificate(&pointer.sk).await?);
-            }
+            ids.extend(page.items.into_iter().map(|pointer| pointer.sk));
             match page.cursor {
                 Some(next) => query.cursor = Some(next),
-                None => return Ok(certs),
+                None => return Ok(ids),
             }
         }
     }

@@ -3,7 +3,7 @@
 //! take with a CSR's key, committing their own writes atomically with the certificate.
 
 use super::authorities::Signing;
-use super::records::{item, AuthorityRecord, AuthorityStatus, CertStatus, CertificateRecord};
+use super::records::{item, AuthorityRecord, AuthorityStatus, CertStatus, CertificateRecord, Channel};
 use super::{now, rfc3339, Pki};
 use crate::error::{Error, Result};
 use crate::pki::leaf::{self, LeafKey, LeafProfile, Template};
@@ -29,6 +29,15 @@ pub struct IssueRequest {
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<String>,
     pub csr: Option<String>,
+    /// The id of the API key asking.
+    pub requested_by: Option<String>,
+}
+
+/// Who is issuing: the channel the certificate belongs to and the acting key's id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub channel: Channel,
+    pub requested_by: Option<String>,
 }
 
 /// What an endpoint group certifies for a key it already holds (a verified CSR's).
@@ -90,7 +99,7 @@ fn certificate_writes(record: &CertificateRecord) -> Result<Vec<Write>> {
     cert.state = Some(CertStatus::Valid.state().into());
     let pointer = json!({ "certId": record.id, "issuerId": record.issuer_id, "serialNumber": record.serial_number });
     let serial = item(format!("SERIAL#{}#{}", record.issuer_id, record.serial_number), "SERIAL", None, &pointer)?;
-    let by_cn = item(format!("CN#{}", record.common_name), &record.id, None, &pointer)?;
+    let by_cn = item(record.channel().name_key(&record.common_name), &record.id, None, &pointer)?;
     Ok([cert, serial, by_cn].into_iter().map(|item| Write::Put { item, condition: Condition::Absent }).collect())
 }
 
@@ -108,6 +117,7 @@ impl Pki {
         let csr_key = request.csr.as_deref().map(csr::verify_pem).transpose()?.map(|csr| csr.key);
         let validity = Duration::days(i64::from(days));
         let issuer = self.usable_issuer(&request.issuer_id, validity).await?;
+        super::policy::check_leaf(&issuer, template, &dns_names, validity)?;
         let subject = self.referenced_subject(&subject_id).await?;
         let (key, private_key_pem) = match csr_key {
             Some(key) => (key, None),
@@ -119,22 +129,35 @@ impl Pki {
             }
         };
         let leaf = LeafRequest { issuer_id: issuer.id.clone(), template, subject: subject.name, subject_id: Some(subject.id), dns_names, ip_addresses, validity };
-        let issued = self.sign_and_commit(issuer, leaf, &key, Vec::new()).await?;
+        let provenance = Provenance { channel: Channel::Pki, requested_by: request.requested_by };
+        let issued = self.sign_and_commit(issuer, leaf, &key, provenance, |_| Ok(Vec::new())).await?;
         Ok(NewCertificate { issued, private_key_pem })
     }
 
     /// Signs a certificate for `key` with the issuer's custody key and commits it to the
     /// inventory in one transaction together with `extra` writes (e.g. "provision key used");
     /// a failed condition anywhere is `Error::Conflict` and nothing is written.
+    /// The certificate joins the `puppet` channel; [`Pki::issue_in`] names its channel.
     pub async fn issue_for_key(&self, request: LeafRequest, key: &LeafKey, extra: Vec<Write>) -> Result<Issued> {
+        let provenance = Provenance { channel: Channel::Puppet, requested_by: None };
+        self.issue_in(provenance, request, key, move |_| Ok(extra)).await
+    }
+
+    /// [`Pki::issue_for_key`] into `provenance.channel`, with the writes `extra` derives from
+    /// the certificate record about to be committed (e.g. a provision key naming it).
+    pub async fn issue_in<F>(&self, provenance: Provenance, request: LeafRequest, key: &LeafKey, extra: F) -> Result<Issued>
+    where
+        F: FnOnce(&CertificateRecord) -> Result<Vec<Write>> + Send,
+    {
         let issuer = self.usable_issuer(&request.issuer_id, request.validity).await?;
-        self.sign_and_commit(issuer, request, key, extra).await
+        super::policy::check_leaf(&issuer, request.template, &request.dns_names, request.validity)?;
+        self.sign_and_commit(issuer, request, key, provenance, extra).await
     }
 
     async fn usable_issuer(&self, issuer_id: &str, validity: Duration) -> Result<AuthorityRecord> {
         let issuer = self.get_authority(issuer_id).await?;
         if issuer.status != AuthorityStatus::Active {
-            return Err(Error::Conflict(format!("authority {issuer_id} is not ACTIVE")));
+            return Err(Error::Conflict(format!("authority {issuer_id} is {} and issues nothing", issuer.status.state().to_ascii_uppercase())));
         }
         if validity < Duration::SECOND || validity > Duration::days(i64::from(MAX_VALIDITY_DAYS)) {
             return Err(Error::validation(format!("validity must be between 1 second and {MAX_VALIDITY_DAYS} days")));
@@ -146,7 +169,10 @@ impl Pki {
         Ok(issuer)
     }
 
-    async fn sign_and_commit(&self, issuer: AuthorityRecord, request: LeafRequest, key: &LeafKey, extra: Vec<Write>) -> Result<Issued> {
+    async fn sign_and_commit<F>(&self, issuer: AuthorityRecord, request: LeafRequest, key: &LeafKey, provenance: Provenance, extra: F) -> Result<Issued>
+    where
+        F: FnOnce(&CertificateRecord) -> Result<Vec<Write>> + Send,
+    {
         let chain = self.chain(&issuer.id).await?;
         let signing: Signing = self.signing(issuer).await?;
         let now = now();
@@ -177,9 +203,12 @@ impl Pki {
             revocation_reason: None,
             comment: None,
             created_at: now,
+            stored_channel: Some(provenance.channel),
+            requested_by: provenance.requested_by,
+            revoked_by: None,
         };
         let mut writes = certificate_writes(&record)?;
-        writes.extend(extra);
+        writes.extend(extra(&record)?);
         self.ports.store.transact(writes).await?;
         Ok(Issued { record, cert, chain })
     }

@@ -7,12 +7,14 @@
 //! | entity | PK | SK | GSI1PK / GSI1SK | state |
 //! | --- | --- | --- | --- | --- |
 //! | subject ([`SubjectRecord`]) | `SUBJECT#<id>` | `SUBJECT` | `SUBJECTS` / `<id>` | — |
-//! | authority ([`AuthorityRecord`]) | `AUTH#<id>` | `AUTH` | `AUTHS` / `<id>` | `active` |
+//! | authority ([`AuthorityRecord`]) | `AUTH#<id>` | `AUTH` | `AUTHS` / `<id>` | `active` \| `disabled` \| `revoked` |
 //! | certificate ([`CertificateRecord`]) | `CERT#<id>` | `CERT` | `CERTS#<issuerId>` / `<id>` | `valid` \| `revoked` |
 //! | serial uniqueness | `SERIAL#<issuerId>#<serialHex>` | `SERIAL` | — | — |
-//! | by common name | `CN#<commonName>` | `<certId>` | — | — |
+//! | by name, per [`Channel`] | `CN#<channel>#<commonName>` | `<certId>` | — | — |
 //! | revocation ([`RevokedRecord`]) | `REVOKED#<issuerId>` | `<serialHex>` | — | — |
 //! | CRL state ([`CrlState`]) | `CRLSTATE#<authorityId>` | `CRL` | — | — |
+//! | CA certificate under its parent ([`CaCertRecord`]) | `CACERT#<authorityId>` | `<serialHex>` | — | — |
+//! | authority client token | `AUTHTOKEN#<token>` | `TOKEN` | — | — |
 //!
 //! Ids are UUIDv7, so every `GSI1SK` and `CN#` sort key lists in creation order. A certificate,
 //! its serial item, its common-name pointer (and any caller-supplied writes, see
@@ -22,23 +24,35 @@
 //! Published CRLs are the blobs `crl/<authorityId>.crl` (DER, `application/pkix-crl`), found
 //! by relying parties at `<CRL_BASE_URL>/crl/<authorityId>.crl`, every authority's default
 //! CRL distribution point. CA private keys stay in key custody: the store holds key handles.
+//!
+//! Certificates written before channels have no `channel` and sit under the legacy
+//! `CN#<commonName>` partition; name lookups read it too and keep what
+//! [`CertificateRecord::channel`] assigns to the channel asked for.
 
 mod authorities;
 pub mod cpu;
 mod crl;
 mod inventory;
 mod issuance;
+mod lifecycle;
+mod orphans;
+mod policy;
+mod tokens;
 mod records;
 mod renew;
 mod revocation;
 mod subjects;
 
-pub use authorities::NewAuthority;
+pub use authorities::{AuthorityOptions, NewAuthority};
+pub use lifecycle::{AuthorityRevocation, CaCertRecord};
+pub use orphans::OrphanKey;
+pub use policy::{dns_name_matches, IssuancePolicy};
+pub use tokens::check_token;
 pub use crl::{blob_key, CrlOutcome, CRL_CONTENT_TYPE};
 pub use inventory::CertFilter;
-pub use issuance::{IssueRequest, Issued, LeafRequest, NewCertificate, MAX_VALIDITY_DAYS};
+pub use issuance::{IssueRequest, Issued, LeafRequest, NewCertificate, Provenance, MAX_VALIDITY_DAYS};
 pub use records::{
-    AuthorityRecord, AuthorityStatus, AuthorityType, CertStatus, CertificateRecord, CrlState, KeySpec, Policy,
+    AuthorityRecord, AuthorityStatus, AuthorityType, CertStatus, CertificateRecord, Channel, CrlState, KeySpec, Policy,
     RevokedRecord, SubjectRecord,
 };
 

@@ -28,11 +28,25 @@ pub enum AuthorityType {
     Intermediate,
 }
 
-/// Seed 004 authority `status`.
+/// Seed 004 authority `status`: `ACTIVE` issues; `DISABLED` issues nothing but still
+/// publishes its CRL (RFC 5280 §5); `REVOKED` is final, its certificates are on its parent's CRL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthorityStatus {
     Active,
+    Disabled,
+    Revoked,
+}
+
+impl AuthorityStatus {
+    /// The store `state` of an authority in this status.
+    pub(crate) fn state(self) -> &'static str {
+        match self {
+            AuthorityStatus::Active => "active",
+            AuthorityStatus::Disabled => "disabled",
+            AuthorityStatus::Revoked => "revoked",
+        }
+    }
 }
 
 /// Seed 004 `keySpec`: `{"algorithm": "RSA"|"EC", "size": 2048|3072|4096 | 256|384}`.
@@ -68,16 +82,24 @@ impl KeySpec {
     }
 }
 
-/// Seed 004 authority `policy`, with defaults filled in.
+/// Seed 004 authority `policy`, with defaults filled in. Fields added later default when an
+/// older stored record lacks them (see [`super::policy`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
     pub validity_years: u16,
     /// `None` = unconstrained.
     pub path_len_constraint: Option<u8>,
-    /// Where this authority's CRL is published, and what it puts on the certificates it signs.
-    pub crl_distribution_point: String,
+    /// Where this authority's *own* certificate is checked for revocation: the CRL
+    /// distribution point (RFC 5280 §4.2.1.13) its parent writes into it. What the authority
+    /// signs names `<CRL_BASE_URL>/crl/<id>.crl`, where its CRL is published.
+    #[serde(default)]
+    pub crl_distribution_point: Option<String>,
+    /// The OCSP responder (RFC 5280 §4.2.2.1) its parent writes into its certificate.
+    #[serde(default)]
     pub ocsp_responder_url: Option<String>,
+    #[serde(flatten)]
+    pub issuance: super::policy::IssuancePolicy,
 }
 
 /// A certification authority: its certificate and the custody handle of its key.
@@ -103,6 +125,12 @@ pub struct AuthorityRecord {
     pub policy: Policy,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When and why the authority was revoked (`REVOKED` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<super::lifecycle::AuthorityRevocation>,
+    /// The `clientToken` of the request that created it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
 }
 
 impl AuthorityRecord {
@@ -145,6 +173,58 @@ impl CertStatus {
     }
 }
 
+/// The API a certificate was issued through. Names are unique per channel only: the
+/// `CN#<channel>#<name>` index keeps pki-api subjects, agent ids and Puppet certnames apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// Seed 004 `POST /issuers/{id}/certificates`.
+    Pki,
+    /// Seed 000 agent provisioning.
+    Agent,
+    /// Seed 001 Puppet CA.
+    Puppet,
+    /// Reserved for device enrolment.
+    Device,
+    /// Reserved for ACME.
+    Acme,
+}
+
+impl Channel {
+    /// Every channel, in index order.
+    pub const ALL: [Channel; 5] = [Channel::Pki, Channel::Agent, Channel::Puppet, Channel::Device, Channel::Acme];
+
+    /// The lowercase name used in the store and the APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Pki => "pki",
+            Channel::Agent => "agent",
+            Channel::Puppet => "puppet",
+            Channel::Device => "device",
+            Channel::Acme => "acme",
+        }
+    }
+
+    /// Parses `pki`, `agent`, `puppet`, `device` or `acme` (exact), else 400.
+    pub fn parse(raw: &str) -> Result<Self> {
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.as_str() == raw)
+            .ok_or_else(|| Error::validation(format!("channel must be pki, agent, puppet, device or acme, not {}", crate::error::echo(raw))))
+    }
+
+    /// The partition of the name index of `name` in this channel.
+    pub(crate) fn name_key(self, name: &str) -> String {
+        format!("CN#{}#{name}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The one certificate inventory every endpoint group writes to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -174,9 +254,31 @@ pub struct CertificateRecord {
     pub comment: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// As stored; `None` on records written before channels existed. Read
+    /// [`CertificateRecord::channel`].
+    #[serde(default, rename = "channel", skip_serializing_if = "Option::is_none")]
+    pub stored_channel: Option<Channel>,
+    /// The id of the API key that asked for it; for agents, the provision key's prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// The id of the API key that revoked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
 }
 
 impl CertificateRecord {
+    /// The channel it was issued through. Records from before channels carry none and are
+    /// read exactly by what each channel always wrote: a subject id is pki-api's, the
+    /// PuppetAgent profile the Puppet CA's, any other certificate provisioning's (agent).
+    pub fn channel(&self) -> Channel {
+        match (self.stored_channel, &self.subject_id, self.template) {
+            (Some(channel), _, _) => channel,
+            (None, Some(_), _) => Channel::Pki,
+            (None, None, Template::PuppetAgent) => Channel::Puppet,
+            (None, None, _) => Channel::Agent,
+        }
+    }
+
     /// The status at `now`: revoked wins, else expired once `notAfter` has passed.
     pub fn effective_status(&self, now: OffsetDateTime) -> CertStatus {
         match self.status {
@@ -253,5 +355,34 @@ mod tests {
         assert_eq!(cert.effective_status(past), CertStatus::Expired);
         cert.status = CertStatus::Revoked;
         assert_eq!(cert.effective_status(past), CertStatus::Revoked);
+    }
+
+    fn legacy(subject_id: Option<&str>, template: &str) -> CertificateRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": "c", "serialNumber": "01", "issuerId": "i", "subjectId": subject_id, "commonName": "web01", "template": template,
+            "status": "VALID", "notBefore": "2020-01-01T00:00:00Z", "notAfter": "2020-01-02T00:00:00Z", "certificatePem": "",
+            "revokedAt": null, "revocationReason": null, "comment": null, "createdAt": "2020-01-01T00:00:00Z",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn records_stored_before_channels_read_as_the_channel_that_wrote_them() {
+        assert_eq!(legacy(Some("s"), "TLS_SERVER").channel(), Channel::Pki);
+        assert_eq!(legacy(None, "PUPPET_AGENT").channel(), Channel::Puppet);
+        assert_eq!(legacy(None, "TLS_CLIENT").channel(), Channel::Agent);
+        let mut stored = legacy(Some("s"), "TLS_CLIENT");
+        stored.stored_channel = Some(Channel::Device);
+        let back: CertificateRecord = serde_json::from_value(serde_json::to_value(&stored).unwrap()).unwrap();
+        assert_eq!(back.channel(), Channel::Device);
+    }
+
+    #[test]
+    fn channels_parse_their_lowercase_names_only() {
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.as_str()).unwrap(), channel);
+        }
+        assert!(Channel::parse("PKI").is_err() && Channel::parse("all").is_err());
+        assert_eq!(Channel::Puppet.name_key("web01"), "CN#puppet#web01");
     }
 }

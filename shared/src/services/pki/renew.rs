@@ -3,13 +3,14 @@
 //! so every certificate it signed still chains to it. The old certificate can be backed up to
 //! the blob store first; the authority record moves on with a version condition.
 
-use super::records::{decode, item, AuthorityRecord};
+use super::lifecycle::{ca_certificate_writes, next_item};
+use super::records::{decode, AuthorityRecord, AuthorityStatus};
 use super::{is_id, now, Pki};
 use crate::domain::BlobKey;
 use crate::error::{Error, Result};
 use crate::pki::chain::cert_pem;
 use crate::pki::{ca, CaSigner, IssuedCert, Serial};
-use crate::ports::Condition;
+use crate::ports::{Condition, Write};
 use base64::Engine;
 use time::{Duration, OffsetDateTime};
 
@@ -50,6 +51,9 @@ impl Pki {
         }
         let stored = self.ports.store.get(&format!("AUTH#{authority_id}"), "AUTH").await?.ok_or_else(missing)?;
         let old: AuthorityRecord = decode(&stored)?;
+        if old.status == AuthorityStatus::Revoked {
+            return Err(Error::Conflict(format!("authority {authority_id} is REVOKED and cannot be renewed")));
+        }
         let cert = self.reissued(&old).await?;
         let backup_path = match backup {
             true => Some(self.ports.blobs.put(&backup_key(&old.id, &old.serial_number)?, cert_pem(&old.der()?).into_bytes(), PEM_CONTENT_TYPE).await?),
@@ -63,10 +67,9 @@ impl Pki {
             not_after: cert.not_after,
             ..old.clone()
         };
-        let mut next = item(stored.pk.clone(), "AUTH", stored.gsi1.clone().map(|g| (g.pk, g.sk)), &new)?;
-        next.state = stored.state.clone();
-        next.version = stored.version + 1;
-        self.ports.store.put(next, Condition::Version(stored.version)).await.map_err(|e| match e {
+        let mut writes = vec![Write::Put { item: next_item(&stored, &new)?, condition: Condition::Version(stored.version) }];
+        writes.extend(ca_certificate_writes(&new)?);
+        self.ports.store.transact(writes).await.map_err(|e| match e {
             Error::Conflict(_) => Error::Conflict(format!("authority {authority_id} changed during its renewal")),
             other => other,
         })?;
@@ -85,8 +88,20 @@ impl Pki {
         if let Some(parent) = &parent {
             not_after = not_after.min(parent.record.not_after);
         }
-        let issuer = parent.as_ref().map(|p| p.issuer());
+        let policy = self.own_policy(current);
+        let issuer = parent.as_ref().map(|p| p.issuer_of(&policy));
         ca::reissue(&current.der()?, Serial::random(), now - Duration::seconds(60), not_after, &signer, issuer.as_ref())
+    }
+
+    /// The policy whose URLs the parent writes into the authority's certificate. Records
+    /// stored before issue 9 item 7 hold the authority's own CRL URL there (then what it
+    /// signed pointed at); that URL does not check the authority itself, so it is dropped.
+    fn own_policy(&self, current: &AuthorityRecord) -> super::records::Policy {
+        let mut policy = current.policy.clone();
+        if policy.crl_distribution_point.as_deref() == Some(self.crl_url(&current.id).as_str()) {
+            policy.crl_distribution_point = None;
+        }
+        policy
     }
 
     /// The authority's own custody key, proven to sign. An intermediate's certificate is

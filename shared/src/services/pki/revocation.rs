@@ -15,6 +15,11 @@ impl Pki {
     /// revocation won). Then enqueues `Job::PublishCrl` for its issuer; if that fails the
     /// revocation stands (it is committed) and the scheduled republication picks it up.
     pub async fn revoke(&self, cert_id: &str, reason: RevocationReason, comment: Option<String>) -> Result<CertificateRecord> {
+        self.revoke_by(cert_id, reason, comment, None).await
+    }
+
+    /// [`Pki::revoke`], recording the id of the acting key as `revoked_by`.
+    pub async fn revoke_by(&self, cert_id: &str, reason: RevocationReason, comment: Option<String>, revoked_by: Option<String>) -> Result<CertificateRecord> {
         let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
             return Err(Error::validation(format!("comment must be at most {MAX_COMMENT} characters")));
@@ -26,7 +31,7 @@ impl Pki {
             return Err(already());
         }
         let revoked_at = now();
-        let record = CertificateRecord { status: CertStatus::Revoked, revoked_at: Some(revoked_at), revocation_reason: Some(reason), comment, ..current };
+        let record = CertificateRecord { status: CertStatus::Revoked, revoked_at: Some(revoked_at), revocation_reason: Some(reason), comment, revoked_by, ..current };
         let entry = RevokedRecord {
             serial_number: record.serial_number.clone(),
             revoked_at,

@@ -15,10 +15,14 @@ use crate::pki::csr::{verify_pem, VerifiedCsr};
 use crate::pki::leaf::Template;
 use crate::pki::SubjectName;
 use crate::ports::{Condition, Item, Write};
-use crate::services::pki::LeafRequest;
+use crate::services::pki::{AuthorityRecord, Channel, LeafRequest, Provenance};
+use time::Duration;
 
 /// How long a claim holds the key before another attempt may take it over.
 const CLAIM_LEASE_SECONDS: i64 = 60;
+
+/// The margin kept between an agent certificate's notAfter and its issuer's.
+const ISSUER_MARGIN: Duration = Duration::minutes(1);
 
 /// The seed's 200 body.
 #[derive(Clone, Debug)]
@@ -35,6 +39,23 @@ fn unauthorized(msg: &str) -> Error {
 
 fn log_prefix(presented: &str) -> String {
     presented.chars().take(8).collect()
+}
+
+/// The configured agent validity, clipped to end with the issuer (as the Puppet CA does);
+/// warns when the issuer has less than that left. An expired issuer gets the configured
+/// validity, which issuance refuses (422).
+fn agent_validity(issuer: &AuthorityRecord, configured_days: u32) -> Duration {
+    let configured = Duration::days(i64::from(configured_days));
+    let remaining = issuer.not_after - crate::services::pki::now() - ISSUER_MARGIN;
+    if remaining >= configured {
+        return configured;
+    }
+    tracing::warn!(issuer_id = %issuer.id, not_after = %issuer.not_after, configured_days, "the agent issuer ends before the configured agent validity; agent certificates are clipped to it, renew the issuer");
+    if remaining >= Duration::SECOND {
+        remaining
+    } else {
+        configured
+    }
 }
 
 impl Provisioning {
@@ -72,7 +93,10 @@ impl Provisioning {
         let lease_live = record.claim_until.is_some_and(|until| until > now.unix_timestamp());
         match item.state.as_deref() {
             Some("used") => Err(unauthorized("provision key already used")),
-            Some("revoked") => Err(unauthorized("invalid provision key")),
+            Some("revoked") => {
+                tracing::warn!(key_prefix = %log_prefix(presented), "provision attempt with invalid key");
+                Err(unauthorized("invalid provision key"))
+            }
             _ if record.expires_at <= now => Err(unauthorized("provision key expired")),
             Some("claimed") if lease_live => Err(unauthorized("provision key already used")),
             _ => Ok((item, record)),
@@ -95,6 +119,7 @@ impl Provisioning {
     async fn sign_and_consume(&self, claimed: &Item, csr: &VerifiedCsr) -> Result<Provisioned> {
         let mut record = decode(claimed)?;
         let issuer_id = crate::services::default_issuer::default_issuer(&self.config, self.store.as_ref()).await?;
+        let issuer = self.pki.get_authority(&issuer_id).await?;
         let request = LeafRequest {
             issuer_id,
             template: Template::TlsClient,
@@ -102,13 +127,16 @@ impl Provisioning {
             subject_id: None,
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),
-            validity: time::Duration::days(i64::from(self.config.agent_cert_validity_days)),
+            validity: agent_validity(&issuer, self.config.agent_cert_validity_days),
         };
         record.used_at = Some(crate::services::pki::now());
-        let hash = claimed.pk.trim_start_matches("PKEY#");
-        let used = encode(&record, hash, ProvisionKeyState::Used, claimed.version + 1)?;
-        let consume = Write::Put { item: used, condition: Condition::Version(claimed.version) };
-        let issued = match self.pki.issue_for_key(request, &csr.key, vec![consume]).await {
+        let provenance = Provenance { channel: Channel::Agent, requested_by: Some(record.key_prefix.clone()) };
+        let consume = |cert: &crate::services::pki::CertificateRecord| -> Result<Vec<Write>> {
+            let used = ProvisionKeyRecord { certificate_id: Some(cert.id.clone()), ..record.clone() };
+            let item = encode(&used, claimed.pk.trim_start_matches("PKEY#"), ProvisionKeyState::Used, claimed.version + 1)?;
+            Ok(vec![Write::Put { item, condition: Condition::Version(claimed.version) }])
+        };
+        let issued = match self.pki.issue_in(provenance, request, &csr.key, consume).await {
             Err(Error::Conflict(_)) => return Err(unauthorized("provision key already used")),
             other => other?,
         };

@@ -1,13 +1,20 @@
 //! The audit trail: every operation (type, certname, actor, time, outcome) appended under
-//! `AUDIT#ca`, newest last; seed 001's `last_operation` is the newest.
+//! the partition of its day, `AUDIT#ca#<yyyy-mm-dd>` (UTC), newest last; seed 001's
+//! `last_operation` is the newest of today's or, failing that, yesterday's. Failures of
+//! anonymous callers (Puppet agents, and autosign acting on their requests) are logged, not
+//! recorded, so unauthenticated traffic cannot grow the trail.
 
-use super::{now, PuppetCa};
+use super::{now, PuppetCa, AGENT_ACTOR, AUTOSIGN_ACTOR};
 use crate::domain::Certname;
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Item, Query};
 use serde::{Deserialize, Serialize};
 
-const PK: &str = "AUDIT#ca";
+/// The partition of the operations of the UTC day of `at`.
+fn day_pk(at: time::OffsetDateTime) -> String {
+    let day = at.to_offset(time::UtcOffset::UTC).date();
+    format!("AUDIT#ca#{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day())
+}
 
 /// Seed 001 `last_operation.type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,26 +69,42 @@ impl PuppetCa {
             Ok(_) => (Outcome::Success, detail.map(str::to_owned)),
             Err(e) => (Outcome::Failure, Some(failure_detail(e))),
         };
-        let timestamp = crate::services::pki::rfc3339(now());
+        let at = now();
+        let timestamp = crate::services::pki::rfc3339(at);
         let operation = Operation { kind, certname: certname.map(|c| c.as_str().to_owned()), actor: actor.to_owned(), timestamp, status, detail };
         tracing::info!(operation = ?operation.kind, certname = ?operation.certname, actor = %operation.actor, status = ?operation.status, "CA operation");
-        if let Err(e) = self.append(&operation).await {
+        let anonymous = operation.actor == AGENT_ACTOR || operation.actor == AUTOSIGN_ACTOR;
+        if anonymous && status == Outcome::Failure {
+            return result;
+        }
+        if let Err(e) = self.append(&operation, at).await {
             tracing::error!(error = %e, operation = ?operation, "could not record a CA operation in the audit trail");
         }
         result
     }
 
-    async fn append(&self, operation: &Operation) -> Result<()> {
+    async fn append(&self, operation: &Operation, at: time::OffsetDateTime) -> Result<()> {
         let sk = format!("{}#{}", operation.timestamp, uuid::Uuid::now_v7());
-        let item = Item::new(PK, sk, serde_json::to_value(operation).map_err(Error::internal)?);
+        let item = Item::new(day_pk(at), sk, serde_json::to_value(operation).map_err(Error::internal)?);
         self.ports.store.put(item, Condition::Absent).await
     }
 
-    /// The newest `limit` (1..=1000) operations, newest first.
+    /// The newest `limit` (1..=1000) operations of today and yesterday (UTC), newest first.
     pub async fn audit_trail(&self, limit: u32) -> Result<Vec<Operation>> {
-        let mut query = Query::partition(PK);
+        let limit = limit.clamp(1, 1000);
+        let today = now();
+        let mut operations = self.day_trail(day_pk(today), limit).await?;
+        let left = limit - operations.len() as u32;
+        if left > 0 {
+            operations.extend(self.day_trail(day_pk(today - time::Duration::days(1)), left).await?);
+        }
+        Ok(operations)
+    }
+
+    async fn day_trail(&self, pk: String, limit: u32) -> Result<Vec<Operation>> {
+        let mut query = Query::partition(pk);
         query.descending = true;
-        query.limit = limit.clamp(1, 1000);
+        query.limit = limit;
         let page = self.ports.store.query(query).await?;
         page.items
             .iter()

@@ -9,7 +9,7 @@ use super::{codes, now, unavailable, PuppetCa};
 use crate::domain::Certname;
 use crate::error::{Error, Result};
 use crate::pki::crl::RevocationReason;
-use crate::services::pki::{CertFilter, CertStatus, CertificateRecord, MAX_PAGE};
+use crate::services::pki::{CertFilter, CertStatus, CertificateRecord, Channel, MAX_PAGE};
 use time::OffsetDateTime;
 
 /// Seed 001 certificates `sort_by`.
@@ -67,8 +67,14 @@ pub struct Revoked {
     pub certificates: Vec<CertificateRecord>,
 }
 
-fn cert_not_found(certname: &Certname) -> Error {
+pub(super) fn cert_not_found(certname: &Certname) -> Error {
     Error::NotFound(format!("certificate for {certname}")).with_code(codes::CERT_NOT_FOUND)
+}
+
+fn ambiguous(certname: &Certname, channels: &[Channel]) -> Error {
+    let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+    let message = format!("{certname} names certificates in the channels {}; choose one with the channel parameter", names.join(", "));
+    Error::Conflict(message).with_code(codes::INVALID_OPERATION)
 }
 
 fn order(sort: CertSort, a: &CertificateRecord, b: &CertificateRecord) -> std::cmp::Ordering {
@@ -80,11 +86,17 @@ fn order(sort: CertSort, a: &CertificateRecord, b: &CertificateRecord) -> std::c
 }
 
 impl PuppetCa {
-    /// Seed 001 `GET /api/v1/ca/certificates`: the matching page and the total.
+    /// Seed 001 `GET /api/v1/ca/certificates`: the matching page and the total, across
+    /// every channel of the CA's authority.
     pub async fn certificates(&self, query: &CertQuery) -> Result<(Vec<CertificateRecord>, usize)> {
+        self.certificates_in(query, None).await
+    }
+
+    /// [`PuppetCa::certificates`] of `channel` only, when given.
+    pub async fn certificates_in(&self, query: &CertQuery, channel: Option<Channel>) -> Result<(Vec<CertificateRecord>, usize)> {
         let now = now();
         let mut found: Vec<CertificateRecord> = self
-            .issued(query.certname.as_ref())
+            .issued(channel, query.certname.as_ref())
             .await?
             .into_iter()
             .filter(|c| query.search.as_ref().is_none_or(|p| p.matches(&c.common_name)))
@@ -94,29 +106,50 @@ impl PuppetCa {
         Ok(query.window.apply(found))
     }
 
-    /// The newest certificate of `certname` (Puppet `GET certificate`, seed 001 details),
-    /// revoked or not; else 404 `CERT_NOT_FOUND`.
+    /// The newest `puppet`-channel certificate of `certname` (Puppet's unauthenticated
+    /// `GET certificate`), revoked or not; else 404 `CERT_NOT_FOUND`.
     pub async fn certificate(&self, certname: &Certname) -> Result<CertificateRecord> {
-        self.issued(Some(certname)).await?.pop().ok_or_else(|| cert_not_found(certname))
+        self.issued(Some(Channel::Puppet), Some(certname)).await?.pop().ok_or_else(|| cert_not_found(certname))
     }
 
-    /// Revokes every unrevoked certificate of `certname` through the PKI core, which queues
-    /// the CRL publication: 404 `CERT_NOT_FOUND`, 409 `CERT_ALREADY_REVOKED`.
+    /// Revokes every unrevoked certificate of `certname` in the one channel that has it, as
+    /// [`PuppetCa::revoke_in`] does without a channel.
     pub async fn revoke(&self, certname: &Certname, reason: Option<String>, actor: &str) -> Result<Revoked> {
+        self.revoke_in(certname, None, reason, actor).await
+    }
+
+    /// Revokes every unrevoked certificate of `certname` in `channel` (or in the one channel
+    /// that has it) through the PKI core, which queues the CRL publication: 404
+    /// `CERT_NOT_FOUND`, 409 `CERT_ALREADY_REVOKED`, 409 `INVALID_OPERATION` when the name is
+    /// in several channels and none was chosen.
+    pub async fn revoke_in(&self, certname: &Certname, channel: Option<Channel>, reason: Option<String>, actor: &str) -> Result<Revoked> {
         let reason = checked_reason(reason)?.unwrap_or_else(|| "unspecified".into());
-        let result = self.revoke_all(certname, &reason).await;
+        let result = self.revoke_all(certname, channel, &reason, actor).await;
         self.audited(OperationKind::Revoke, Some(certname), actor, Some(&reason), result).await
     }
 
-    async fn revoke_all(&self, certname: &Certname, reason: &str) -> Result<Revoked> {
-        let all = self.issued(Some(certname)).await?;
+    /// The CA's certificates of `certname` in `channel`, or in the one channel that has any;
+    /// 409 naming the channels when several do.
+    pub(super) async fn resolved(&self, certname: &Certname, channel: Option<Channel>) -> Result<Vec<CertificateRecord>> {
+        let all = self.issued(channel, Some(certname)).await?;
+        let mut channels: Vec<Channel> = all.iter().map(CertificateRecord::channel).collect();
+        channels.sort();
+        channels.dedup();
+        if channels.len() > 1 {
+            return Err(ambiguous(certname, &channels));
+        }
+        Ok(all)
+    }
+
+    async fn revoke_all(&self, certname: &Certname, channel: Option<Channel>, reason: &str, actor: &str) -> Result<Revoked> {
+        let all = self.resolved(certname, channel).await?;
         if all.is_empty() {
             return Err(cert_not_found(certname));
         }
         let code = RevocationReason::parse(reason).unwrap_or(RevocationReason::Unspecified);
         let mut revoked = Vec::new();
         for cert in all.iter().filter(|c| c.status != CertStatus::Revoked) {
-            match self.pki.revoke(&cert.id, code, Some(reason.to_owned())).await {
+            match self.pki.revoke_by(&cert.id, code, Some(reason.to_owned()), Some(actor.to_owned())).await {
                 Ok(record) => revoked.push(record),
                 Err(Error::Conflict(_)) => {}
                 Err(e) => return Err(unavailable(e)),
@@ -129,27 +162,32 @@ impl PuppetCa {
         Ok(Revoked { certname: certname.to_string(), reason: reason.to_owned(), revoked_at, certificates: revoked })
     }
 
-    /// True if `certname` has a certificate from the CA that is neither revoked nor expired.
+    /// True if `certname` has a `puppet`-channel certificate from the CA that is neither
+    /// revoked nor expired.
     pub(super) async fn has_valid_certificate(&self, certname: &Certname) -> Result<bool> {
         let now = now();
-        Ok(self.issued(Some(certname)).await?.iter().any(|c| c.effective_status(now) == CertStatus::Valid))
+        Ok(self.issued(Some(Channel::Puppet), Some(certname)).await?.iter().any(|c| c.effective_status(now) == CertStatus::Valid))
     }
 
     /// Seed 001 `signed_certificates`: the CA's certificates that are neither revoked nor expired.
     pub(super) async fn valid_count(&self) -> Result<usize> {
         let now = now();
-        Ok(self.issued(None).await?.iter().filter(|c| c.effective_status(now) == CertStatus::Valid).count())
+        Ok(self.issued(None, None).await?.iter().filter(|c| c.effective_status(now) == CertStatus::Valid).count())
     }
 
-    /// The CA's certificates, oldest first: of `certname` only, or all of them.
-    async fn issued(&self, certname: Option<&Certname>) -> Result<Vec<CertificateRecord>> {
+    /// The CA's certificates, oldest first: of `channel` only or of all, of `certname` only or
+    /// of all names.
+    async fn issued(&self, channel: Option<Channel>, certname: Option<&Certname>) -> Result<Vec<CertificateRecord>> {
         let issuer_id = self.authority_id().await?;
         if let Some(certname) = certname {
-            let mut all = self.pki.certificates_by_common_name(certname.as_str()).await?;
+            let mut all = match channel {
+                Some(channel) => self.pki.certificates_named(channel, certname.as_str()).await?,
+                None => self.pki.certificates_by_common_name(certname.as_str()).await?,
+            };
             all.retain(|c| c.issuer_id == issuer_id);
             return Ok(all);
         }
-        let filter = CertFilter { issuer_id: Some(issuer_id), ..CertFilter::default() };
+        let filter = CertFilter { issuer_id: Some(issuer_id), channel, ..CertFilter::default() };
         let (mut all, mut cursor) = self.pki.list_certificates(&filter, MAX_PAGE, None).await?;
         while let Some(next) = cursor {
             let (more, after) = self.pki.list_certificates(&filter, MAX_PAGE, Some(&next)).await?;

@@ -6,7 +6,7 @@ use super::PuppetCa;
 use crate::domain::Certname;
 use crate::error::{Error, Result};
 use crate::pki::pem;
-use crate::services::pki::CertificateRecord;
+use crate::services::pki::{CertificateRecord, Channel};
 use x509_parser::der_parser::asn1_rs::ToDer;
 use x509_parser::extensions::{GeneralName, ParsedExtension, X509Extension};
 use x509_parser::objects::{oid2sn, oid_registry};
@@ -60,9 +60,16 @@ pub fn details(record: CertificateRecord) -> Result<CertificateDetails> {
 }
 
 impl PuppetCa {
-    /// The details of the newest certificate of `certname`; 404 `CERT_NOT_FOUND`.
+    /// The details of the newest certificate of `certname` in whichever one channel has it;
+    /// 404 `CERT_NOT_FOUND`, 409 `INVALID_OPERATION` naming the channels when several do.
     pub async fn certificate_details(&self, certname: &Certname) -> Result<CertificateDetails> {
-        details(self.certificate(certname).await?)
+        self.certificate_details_in(certname, None).await
+    }
+
+    /// [`PuppetCa::certificate_details`] in `channel` when given.
+    pub async fn certificate_details_in(&self, certname: &Certname, channel: Option<Channel>) -> Result<CertificateDetails> {
+        let mut certs = self.resolved(certname, channel).await?;
+        details(certs.pop().ok_or_else(|| super::certificates::cert_not_found(certname))?)
     }
 }
 

@@ -25,6 +25,11 @@ impl Pattern {
         Ok(Pattern(pattern))
     }
 
+    /// The pattern as parsed (lowercase).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// True if `certname` matches.
     pub fn matches(&self, certname: &str) -> bool {
         if self.0.contains(['*', '?']) {

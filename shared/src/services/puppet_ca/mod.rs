@@ -7,19 +7,22 @@
 //!
 //! Store layout (single table, `data` holds the record as JSON):
 //!
-//! | entity | PK | SK | GSI1PK / GSI1SK | state |
-//! | --- | --- | --- | --- | --- |
-//! | certificate request ([`CsrRecord`]) | `CSR#<certname>` | `CSR` | `CSRS` / `<certname>` | `pending` \| `signed` \| `rejected` |
-//! | operation ([`Operation`]) | `AUDIT#ca` | `<rfc3339>#<uuidv7>` | — | — |
+//! | entity | PK | SK | GSI1PK / GSI1SK | state | TTL |
+//! | --- | --- | --- | --- | --- | --- |
+//! | certificate request ([`CsrRecord`]) | `CSR#<certname>` | `CSR` | `CSRS#<state>` / `<certname>` | `pending` \| `signed` \| `rejected` | 30 days while pending or rejected |
+//! | autosign token ([`AutosignToken`]) | `CSRTOKEN#<sha256>` | `TOKEN` | — | `unused` \| `claimed` \| `used` | its expiry |
+//! | operation ([`Operation`]) | `AUDIT#ca#<yyyy-mm-dd>` | `<rfc3339>#<uuidv7>` | — | — | — |
 //!
 //! A request item holds the certname, the CSR's SHA-256 fingerprint, its request time, the
-//! CSR PEM and, once rejected, the reason. Each state change is a write conditioned on the
-//! version read, and signing commits the `pending → signed` change in the same transaction as
-//! the certificate ([`crate::services::pki::Pki::issue_for_key`]): of two concurrent signs of
-//! one request, one certificate is issued and the other caller gets `CERT_ALREADY_SIGNED`.
+//! CSR PEM, the fingerprints of the certname's earlier submissions and, once rejected, the
+//! reason. Lists read only the GSI1 partition of the state asked for. Each state change is a
+//! write conditioned on the version read, and signing commits the `pending → signed` change
+//! (and, for policy autosign, the token's `used` state) in the same transaction as the
+//! certificate ([`crate::services::pki::Pki::issue_for_key`]): of two concurrent signs of one
+//! request, one certificate is issued and the other caller gets `CERT_ALREADY_SIGNED`.
 //! Certificates themselves live in the PKI inventory (`CERT#`, `CN#<certname>`). Every
-//! operation (type, certname, actor, time, outcome) is appended under `AUDIT#ca`; the last
-//! sort key is the last operation.
+//! operation (type, certname, actor, time, outcome) but the failures of anonymous callers is
+//! appended under the partition of its day.
 
 mod audit;
 mod certificates;
@@ -28,13 +31,16 @@ mod listing;
 mod requests;
 mod signing;
 mod status;
+mod tokens;
 
 pub use audit::{Operation, OperationKind, Outcome};
 pub use certificates::{CertQuery, CertSort, Revoked};
 pub use details::{fingerprint, CertificateDetails, Extension};
 pub use listing::{glob_matches, Pattern, SortOrder, Window};
-pub use requests::{CsrRecord, CsrState, RequestQuery, RequestSort, Submitted};
+pub use requests::{CsrRecord, CsrState, RequestQuery, RequestSort, Submission, Submitted};
+pub use signing::Fingerprint;
 pub use status::{CaStatus, Renewed};
+pub use tokens::{challenge_password, AutosignToken, TokenTtl, MAX_TOKEN_TTL_SECONDS};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -52,7 +58,14 @@ pub mod codes {
     pub const CA_UNAVAILABLE: &str = "CA_UNAVAILABLE";
     pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
     pub const INVALID_OPERATION: &str = "INVALID_OPERATION";
+    /// The pending request's CSR is not the one the operator expected to sign.
+    pub const FINGERPRINT_MISMATCH: &str = "FINGERPRINT_MISMATCH";
+    /// The CA holds as many pending requests as it accepts.
+    pub const TOO_MANY_PENDING: &str = "TOO_MANY_PENDING_REQUESTS";
 }
+
+/// How many pending requests the CA holds at most, by default.
+pub const DEFAULT_MAX_PENDING: usize = 10_000;
 
 /// The actor of operations made through the unauthenticated Puppet CA v1 API.
 pub const AGENT_ACTOR: &str = "puppet-agent";
@@ -65,12 +78,20 @@ pub struct PuppetCa {
     pki: Pki,
     ports: Ports,
     config: Arc<Config>,
+    max_pending: usize,
 }
 
 impl PuppetCa {
     /// The service over `ports`, signing with the default issuer `config` names or records.
     pub fn new(ports: Ports, config: Arc<Config>) -> Self {
-        PuppetCa { pki: Pki::new(ports.clone(), config.clone()), ports, config }
+        PuppetCa { pki: Pki::new(ports.clone(), config.clone()), ports, config, max_pending: DEFAULT_MAX_PENDING }
+    }
+
+    /// The service holding at most `max_pending` pending requests (further submissions: 503
+    /// `TOO_MANY_PENDING_REQUESTS`).
+    pub fn with_max_pending(mut self, max_pending: usize) -> Self {
+        self.max_pending = max_pending;
+        self
     }
 
     /// The CA's authority id (not checked to exist); 503 when there is none.

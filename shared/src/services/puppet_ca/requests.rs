@@ -14,9 +14,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 const SK: &str = "CSR";
-const INDEX_PK: &str = "CSRS";
 /// The longest reject or revoke reason kept.
 const MAX_REASON: usize = 1024;
+/// How long a pending request waits for a decision before it expires (store TTL).
+pub const PENDING_TTL_DAYS: i64 = 30;
+/// How long a rejected request is kept (store TTL).
+pub const REJECTED_TTL_DAYS: i64 = 30;
+/// The most earlier submissions a request remembers.
+const MAX_HISTORY: usize = 20;
 
 /// A request's state (the item's `state`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +67,19 @@ pub struct CsrRecord {
     /// When it was signed or rejected.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub decided_at: Option<OffsetDateTime>,
+    /// Earlier submissions for this certname, oldest first (at most 20).
+    #[serde(default)]
+    pub history: Vec<Submission>,
     #[serde(skip)]
+    pub status: CsrState,
+}
+
+/// An earlier submission of a certname: its CSR's fingerprint, when it came and how it ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    pub fingerprint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub request_time: OffsetDateTime,
     pub status: CsrState,
 }
 
@@ -104,10 +121,21 @@ pub struct RequestQuery {
     pub window: Window,
 }
 
+/// The GSI1 partition of the requests in `state`.
+fn index_pk(state: CsrState) -> String {
+    format!("CSRS#{}", state.as_str())
+}
+
+/// The store item of `record` in `state`; pending and rejected requests expire.
 pub(super) fn encode(record: &CsrRecord, state: CsrState, version: u64) -> Result<Item> {
     let mut item = Item::new(format!("CSR#{}", record.certname), SK, serde_json::to_value(record).map_err(Error::internal)?);
-    item.gsi1 = Some(IndexKey { pk: INDEX_PK.into(), sk: record.certname.clone() });
+    item.gsi1 = Some(IndexKey { pk: index_pk(state), sk: record.certname.clone() });
     item.state = Some(state.as_str().into());
+    item.expires_at = match state {
+        CsrState::Pending => Some((record.request_time + time::Duration::days(PENDING_TTL_DAYS)).unix_timestamp()),
+        CsrState::Rejected => Some((record.decided_at.unwrap_or(record.request_time) + time::Duration::days(REJECTED_TTL_DAYS)).unix_timestamp()),
+        CsrState::Signed => None,
+    };
     item.version = version;
     Ok(item)
 }
@@ -125,6 +153,15 @@ pub(super) fn checked_reason(raw: Option<String>) -> Result<Option<String>> {
         return Err(Error::validation(format!("reason must be at most {MAX_REASON} characters")));
     }
     Ok(reason)
+}
+
+/// `previous`'s history followed by `previous` itself, the oldest dropped beyond 20.
+fn with_previous(previous: &CsrRecord) -> Vec<Submission> {
+    let mut history = previous.history.clone();
+    history.push(Submission { fingerprint: previous.fingerprint.clone(), request_time: previous.request_time, status: previous.status });
+    let excess = history.len().saturating_sub(MAX_HISTORY);
+    history.drain(..excess);
+    history
 }
 
 fn csr_not_found(certname: &Certname) -> Error {
@@ -156,7 +193,7 @@ impl PuppetCa {
     pub async fn submit(&self, certname: &Certname, pem: &str) -> Result<Submitted> {
         let result = self.store_request(certname, pem).await;
         let (request, stored) = self.audited(OperationKind::Submit, Some(certname), AGENT_ACTOR, None, result).await?;
-        let autosigned = stored && self.autosign(certname).await;
+        let autosigned = stored && self.autosign(certname, &request.csr).await;
         Ok(Submitted { request, autosigned })
     }
 
@@ -169,10 +206,14 @@ impl PuppetCa {
             }
             return Err(Error::validation(format!("{certname} already has a requested certificate; ignoring certificate request")));
         }
+        if existing.as_ref().is_none_or(|(_, r)| r.status != CsrState::Pending) && self.pending_count().await? >= self.max_pending {
+            return Err(Error::Unavailable(format!("the CA holds {} pending certificate requests, its limit; retry once some are signed or rejected", self.max_pending)).with_code(codes::TOO_MANY_PENDING));
+        }
         if self.has_valid_certificate(certname).await? {
             return Err(Error::validation(format!("{certname} already has a signed certificate; ignoring certificate request")));
         }
-        let record = CsrRecord { certname: certname.to_string(), fingerprint: csr.fingerprint, request_time: now(), csr: csr.pem, reason: None, decided_at: None, status: CsrState::Pending };
+        let history = existing.as_ref().map(|(_, previous)| with_previous(previous)).unwrap_or_default();
+        let record = CsrRecord { certname: certname.to_string(), fingerprint: csr.fingerprint, request_time: now(), csr: csr.pem, reason: None, decided_at: None, history, status: CsrState::Pending };
         let (condition, version) = match &existing {
             Some((item, _)) => (Condition::Version(item.version), item.version + 1),
             None => (Condition::Absent, 1),
@@ -191,8 +232,9 @@ impl PuppetCa {
         }
     }
 
-    /// Withdraws the pending request (Puppet `DELETE certificate_request`); 404 if none.
-    pub async fn delete_request(&self, certname: &Certname) -> Result<()> {
+    /// Withdraws the pending request (Puppet `DELETE certificate_request`, by an operator
+    /// holding `ca:reject` or `ca:admin`); 404 if none.
+    pub async fn delete_request(&self, certname: &Certname, actor: &str) -> Result<()> {
         let result = async {
             let (item, _) = self.pending_item(certname).await.map_err(|_| csr_not_found(certname))?;
             self.ports.store.delete(&item.pk, SK, Condition::Version(item.version)).await.map_err(|e| match e {
@@ -201,7 +243,7 @@ impl PuppetCa {
             })
         }
         .await;
-        self.audited(OperationKind::DeleteRequest, Some(certname), AGENT_ACTOR, None, result).await
+        self.audited(OperationKind::DeleteRequest, Some(certname), actor, None, result).await
     }
 
     /// Seed 001 `POST /api/v1/ca/reject/{certname}`: the pending request turns `rejected`
@@ -223,10 +265,9 @@ impl PuppetCa {
     /// Seed 001 `GET /api/v1/ca/requests`: the matching page and the total.
     pub async fn requests(&self, query: &RequestQuery) -> Result<(Vec<CsrRecord>, usize)> {
         let mut found: Vec<CsrRecord> = self
-            .all_requests()
+            .requests_in(query.status)
             .await?
             .into_iter()
-            .filter(|r| r.status == query.status)
             .filter(|r| query.certname.as_ref().is_none_or(|p| p.matches(&r.certname)) && query.search.as_ref().is_none_or(|p| p.matches(&r.certname)))
             .collect();
         found.sort_by(|a, b| {
@@ -241,15 +282,16 @@ impl PuppetCa {
 
     /// How many requests wait for a decision.
     pub(super) async fn pending_count(&self) -> Result<usize> {
-        Ok(self.all_requests().await?.iter().filter(|r| r.status == CsrState::Pending).count())
+        Ok(self.requests_in(CsrState::Pending).await?.len())
     }
 
-    async fn all_requests(&self) -> Result<Vec<CsrRecord>> {
-        let mut query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::All, limit: 1000, cursor: None, descending: false };
+    /// The requests in `state`, read from that state's GSI1 partition only.
+    async fn requests_in(&self, state: CsrState) -> Result<Vec<CsrRecord>> {
+        let mut query = Query { index: Index::Gsi1, pk: index_pk(state), range: SkRange::All, limit: 1000, cursor: None, descending: false };
         let mut all = Vec::new();
         loop {
             let page = self.ports.store.query(query.clone()).await?;
-            for item in &page.items {
+            for item in page.items.iter().filter(|i| i.state.as_deref() == Some(state.as_str())) {
                 all.push(decode(item)?);
             }
             match page.cursor {

@@ -119,15 +119,24 @@ impl PuppetCa {
             let ca = self.authority().await?;
             match self.pki.renew_authority(&ca.id, backup).await {
                 Ok(done) => Ok(Renewed { old: done.old, new: done.new, backup_path: done.backup_path.map(|at| self.shown_location(at)), at: now() }),
-                Err(e @ Error::Internal(_)) if !self.custody_answers(&ca).await => {
-                    tracing::error!(authority_id = %ca.id, error = %e, "renewal failed and key custody does not answer");
-                    Err(unavailable(Error::Unavailable(format!("key custody of CA authority {} does not answer", ca.id))))
-                }
-                Err(e) => Err(unavailable(e)),
+                Err(e) if e.status().is_server_error() => Err(self.renewal_failure(&ca, e).await),
+                Err(e) => Err(e),
             }
         }
         .await;
         self.audited(OperationKind::Renew, None, actor, None, result).await
+    }
+
+    /// A server-side renewal failure as the caller sees it: 503 `CA_UNAVAILABLE` while key
+    /// custody does not answer a probe, else an internal error (seed 001: 500 "Renewal failed
+    /// (check logs)"); the cause is logged either way.
+    async fn renewal_failure(&self, ca: &AuthorityRecord, e: Error) -> Error {
+        if !self.custody_answers(ca).await {
+            tracing::error!(authority_id = %ca.id, error = %e, "renewal failed and key custody does not answer");
+            return unavailable(Error::Unavailable(format!("key custody of CA authority {} does not answer", ca.id)));
+        }
+        tracing::error!(authority_id = %ca.id, error = %e, "renewal failed");
+        Error::internal(format!("renewal of CA authority {} failed: {e}", ca.id))
     }
 
     /// A blob location as a caller may see it: a URI as it is, a file under the data
