@@ -210,7 +210,7 @@ async fn a_failed_tenant_frees_its_slug_when_configured(_: Backend) {
 }
 
 async fn failures_are_logged_with_the_seeds_error_lines(b: Backend) {
-    let logs = support::logs::Captured::default();
+    let logs = trustplane_core::testkit::logs::Captured::default();
     let _guard = logs.install();
     let s = slug("logs");
     let (id, _) = confirmed(&b, &s, "Basic").await;

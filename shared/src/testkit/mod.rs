@@ -77,6 +77,7 @@ where
 }
 
 pub mod faults;
+pub mod logs;
 pub mod moto;
 pub mod rie;
 

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
-pub mod logs;
+
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use axum::Router;
@@ -57,6 +57,7 @@ impl Backend {
         let mut config = Config::from_lookup(|_| None).unwrap();
         config.data_dir = dir.path().to_path_buf();
         relaxed(&mut config);
+        config.queue_retry_backoff = false;
         change(&mut config);
         let (ports, queue) = trustplane_core::wiring::open(&config).await.unwrap();
         let queue = queue.expect("the embedded backend has a local queue");
