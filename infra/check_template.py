@@ -1,5 +1,5 @@
 """Policy checks on template.yaml that cfn-lint cannot make: least privilege per function
-(issue 9 item 19), throttling, concurrency and alarms (item 20), and the CloudFront front
+(issue 9 item 19; provision-api and ca-api sign only with the DefaultIssuerId's keys), throttling, concurrency and alarms (item 20), and the CloudFront front
 door that serves CRLs over plain http (item 15).
 
 The DynamoDB actions a function may hold on the main table are derived from the store
@@ -32,6 +32,7 @@ SDK_CALLS = {
 TRANSACT_PARTS = {"Put": "PutItem", "Delete": "DeleteItem", "Update": "UpdateItem", "ConditionCheck": "ConditionCheckItem"}
 TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"}
 CA_KEY_SPECS = {"ECC_NIST_P256", "ECC_NIST_P384", "RSA_2048", "RSA_3072", "RSA_4096"}
+SIGN_ONLY_DEFAULT_ISSUER = ("ProvisionApiFunction", "CaApiFunction")
 WRITES_NO_API_KEYS = ("PkiApiFunction", "ProvisionApiFunction", "CaApiFunction", "CrlPublisherFunction", "TenantsApiFunction", "TenantWorkerFunction")
 
 
@@ -99,6 +100,15 @@ def check_kms(name, function):
                 yield f"{name}: {s.get('Sid')} allows kms:CreateKey without kms:KeySpec limited to {sorted(CA_KEY_SPECS)}"
 
 
+def check_sign_restricted_to_default_issuer(name, function):
+    """Every kms:Sign grant needs the authority tag to equal DefaultIssuerId (when it is set)."""
+    for s in statements(function):
+        if s.get("Effect") == "Allow" and "kms:Sign" in as_list(s.get("Action", [])):
+            authority = s.get("Condition", {}).get("StringEquals", {}).get("aws:ResourceTag/trustplane:authority")
+            if not mentions(authority, "DefaultIssuerId"):
+                yield f"{name}: {s.get('Sid')} allows kms:Sign on keys not tagged trustplane:authority = DefaultIssuerId"
+
+
 def check_functions(resources):
     allowed = adapter_actions()
     for name, resource in resources.items():
@@ -108,6 +118,8 @@ def check_functions(resources):
         yield from check_kms(name, resource)
         if name in WRITES_NO_API_KEYS:
             yield from check_no_apikey_writes(name, resource)
+        if name in SIGN_ONLY_DEFAULT_ISSUER:
+            yield from check_sign_restricted_to_default_issuer(name, resource)
 
 
 def check_operations(resources):

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use trustplane_core::config::Config;
+use trustplane_core::config::{Backend, Config};
 use trustplane_core::domain::Scopes;
 use trustplane_core::services::api_keys::{ApiKeys, KeyName};
 
@@ -19,15 +19,16 @@ pub enum AdminCommand {
     /// could not be stored, or untracked); with `--delete`, schedule the tagged ones for
     /// deletion (KMS: 7-day waiting period).
     OrphanKeys(OrphanKeysArgs),
-    /// Move every dead-lettered job back to the job queue with its attempts reset (embedded
-    /// backend: JOBDLQ to JOBQ; a running `serve` picks them up on its next poll).
+    /// Move every dead-lettered job back to its queue (embedded backend: JOBDLQ to JOBQ with
+    /// attempts reset, which a running `serve` picks up on its next poll; AWS: the messages of
+    /// the job and tenant queues' DLQs back to JOB_QUEUE_URL and TENANT_QUEUE_URL).
     Redrive(RedriveArgs),
 }
 
 /// `admin redrive` flags.
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
-    /// The embedded backend's data directory.
+    /// The embedded backend's data directory (ignored for the AWS backend).
     #[arg(long, env = "TRUSTPLANE_DATA_DIR", default_value = "./.trustplane")]
     pub data_dir: std::path::PathBuf,
 }
@@ -111,16 +112,20 @@ async fn orphan_keys(args: OrphanKeysArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What an AWS operator runs instead: SQS moves a DLQ's messages back to their source queue.
-const AWS_REDRIVE_HINT: &str = "the AWS backend's dead letters are in SQS: run `aws sqs start-message-move-task \
-     --source-arn <JobDeadLetterQueue ARN>` (or the console's \"Start DLQ redrive\")";
-
 async fn redrive(args: RedriveArgs) -> anyhow::Result<()> {
     let mut config = Config::from_env()?;
     config.data_dir = args.data_dir;
-    let (_, queue) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
-    let queue = queue.ok_or_else(|| anyhow::anyhow!(AWS_REDRIVE_HINT))?;
-    let redriven = queue.redrive().await?;
+    let redriven = match config.backend {
+        Backend::Aws => trustplane_core::adapters::aws::bootstrap::redrive_dead_letters(&config).await?,
+        Backend::Local => local_redrive(&config).await?,
+    };
     println!("{}", serde_json::json!({ "redriven": redriven }));
     Ok(())
+}
+
+/// Moves the embedded queue's dead letters (JOBDLQ) back to JOBQ.
+async fn local_redrive(config: &Config) -> anyhow::Result<usize> {
+    let (_, queue) = trustplane_core::wiring::open(config).await.context("opening the backend")?;
+    let queue = queue.ok_or_else(|| anyhow::anyhow!("the embedded backend opened without its queue"))?;
+    Ok(queue.redrive().await?)
 }

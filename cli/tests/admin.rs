@@ -1,7 +1,7 @@
 //! `trustplane admin create-key` against an AWS deployment's table (moto here).
 
 use std::process::Command;
-use trustplane_core::adapters::aws::ports_with;
+use trustplane_core::wiring::aws_ports_with as ports_with;
 use trustplane_core::domain::Scope;
 use trustplane_core::services::api_keys::ApiKeys;
 use trustplane_core::testkit::moto;

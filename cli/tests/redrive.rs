@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use std::process::Command;
-use trustplane_core::adapters::local::{self, DEAD_LETTER_PARTITION, QUEUE_PARTITION};
+use trustplane_core::adapters::local::{DEAD_LETTER_PARTITION, QUEUE_PARTITION};
 use trustplane_core::config::Config;
 use trustplane_core::jobs::JobHandler;
 use trustplane_core::ports::Query;
@@ -19,11 +19,12 @@ impl JobHandler for AlwaysFails {
 fn config_in(dir: &std::path::Path) -> Config {
     let mut config = Config::from_lookup(|_| None).unwrap();
     config.data_dir = dir.to_path_buf();
+    config.queue_retry_backoff = false;
     config
 }
 
 async fn partition_len(config: &Config, partition: &str) -> usize {
-    let (ports, _) = local::open(config).unwrap();
+    let (ports, _) = trustplane_core::wiring::open_local(config).unwrap();
     ports.store.query(Query::partition(partition)).await.unwrap().items.len()
 }
 
@@ -41,7 +42,7 @@ async fn admin_redrive_moves_every_dead_letter_back_to_the_job_queue() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path());
     {
-        let (ports, queue) = local::open(&config).unwrap();
+        let (ports, queue) = trustplane_core::wiring::open_local(&config).unwrap();
         for body in ["one", "two"] {
             ports.queue.send(body.into()).await.unwrap();
         }

@@ -59,10 +59,16 @@ pub struct Config {
     /// Puppet CA requests are signed on arrival (default: none, every request waits for
     /// `POST /api/v1/ca/sign/{certname}`).
     pub puppet_autosign: Vec<String>,
+    /// `PUPPET_MAX_PENDING`: how many pending Puppet certificate requests the CA holds at most
+    /// (default 10000, 1..=1000000); further submissions get 503 `TOO_MANY_PENDING_REQUESTS`.
+    pub puppet_max_pending: usize,
     /// `MAX_BODY_BYTES`: request body limit (default 1 MiB); larger bodies get 413.
     pub max_body_bytes: usize,
     /// `LOG_FORMAT`: `json` or `text` (default `json` on Lambda, `text` elsewhere).
     pub log_format: LogFormat,
+    /// `QUEUE_RETRY_BACKOFF`: `false` or `0` makes the embedded queue retry a failed job on its
+    /// next drain instead of backing off exponentially (default on; tests that drain in a loop).
+    pub queue_retry_backoff: bool,
     /// Seed 003's settings (`TENANT_*`, `TRUST_FORWARDED_FOR`).
     pub tenants: TenantConfig,
 }
@@ -104,11 +110,16 @@ impl Config {
             None => 90,
         };
         let puppet_autosign = autosign_globs(get("PUPPET_AUTOSIGN").as_deref().unwrap_or(""))?;
+        let puppet_max_pending = match get("PUPPET_MAX_PENDING").filter(|v| !v.is_empty()) {
+            Some(v) => v.parse().ok().filter(|n| (1..=1_000_000).contains(n)).ok_or_else(|| Error::validation("PUPPET_MAX_PENDING must be 1..=1000000"))?,
+            None => 10_000,
+        };
         let tenants = TenantConfig::from_lookup(&get)?;
         Ok(Config {
             tenants,
             agent_cert_validity_days,
             puppet_autosign,
+            puppet_max_pending,
             crl_base_url: get("CRL_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| public_base_url.clone()),
             crl_validity_hours,
             default_issuer_id: get("DEFAULT_ISSUER_ID").filter(|v| !v.is_empty()),
@@ -123,6 +134,7 @@ impl Config {
             public_base_url,
             max_body_bytes,
             log_format,
+            queue_retry_backoff: !get("QUEUE_RETRY_BACKOFF").is_some_and(|v| v == "false" || v == "0"),
         })
     }
 }

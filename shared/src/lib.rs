@@ -2,12 +2,15 @@
 //! and embedded adapters, the PKI core, services and the HTTP plumbing every function shares.
 
 pub mod adapters;
+pub mod clock;
 pub mod config;
 pub mod custody;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+#[cfg(test)]
+mod layering_tests;
 pub mod pki;
 pub mod ports;
 pub mod services;

@@ -126,46 +126,7 @@ pub trait Store: Send + Sync {
     async fn query(&self, query: Query) -> Result<Page>;
 }
 
-/// Key algorithms a CA key can have (seed 004 `keySpec`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum KeyAlgorithm {
-    EcP256,
-    EcP384,
-    Rsa2048,
-    Rsa3072,
-    Rsa4096,
-}
-
-impl KeyAlgorithm {
-    /// The rcgen signature algorithm used with this key (RSA: PKCS#1 v1.5, rcgen has no PSS).
-    pub fn signature_algorithm(self) -> &'static rcgen::SignatureAlgorithm {
-        match self {
-            KeyAlgorithm::EcP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
-            KeyAlgorithm::EcP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
-            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
-        }
-    }
-
-    /// True for RSA keys.
-    pub fn is_rsa(self) -> bool {
-        matches!(self, KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096)
-    }
-}
-
-/// Where a custody key lives: a KMS key id/ARN, or a local key file name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyHandle {
-    pub key_ref: String,
-    pub algorithm: KeyAlgorithm,
-}
-
-/// Signs with a key that never leaves custody. Synchronous because rcgen's `SigningKey` is;
-/// the KMS implementation bridges to the async SDK with `block_in_place` (multi-thread runtime).
-pub trait RemoteSign: Send + Sync {
-    /// Signs `msg` (the whole message; the implementation hashes it as the algorithm says).
-    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>>;
-}
+pub use crate::custody::{KeyAlgorithm, KeyHandle, RemoteSign};
 
 /// CA private keys (AWS KMS or PKCS#8 key files). Private key material never leaves it.
 #[async_trait]

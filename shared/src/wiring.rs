@@ -19,14 +19,39 @@ pub struct Ports {
     pub tenant_dbs: Arc<dyn TenantDatabases>,
 }
 
+impl From<crate::adapters::AdapterPorts> for Ports {
+    fn from(p: crate::adapters::AdapterPorts) -> Self {
+        let crate::adapters::AdapterPorts { store, custody, queue, tenant_queue, blobs, mac, tenant_dbs } = p;
+        Ports { store, custody, queue, tenant_queue, blobs, mac, tenant_dbs }
+    }
+}
+
 /// Opens the ports the configuration names. The embedded backend also returns its queue, which
 /// `serve` drains in-process; on AWS, SQS triggers the worker functions instead.
 pub async fn open(config: &crate::config::Config) -> crate::Result<(Ports, Option<Arc<crate::adapters::local::LocalQueue>>)> {
     match config.backend {
-        crate::config::Backend::Aws => Ok((crate::adapters::aws::ports(config).await?, None)),
+        crate::config::Backend::Aws => Ok((aws_ports(config).await?, None)),
         crate::config::Backend::Local => {
-            let (ports, queue) = crate::adapters::local::open(config)?;
+            let (ports, queue) = open_local(config)?;
             Ok((ports, Some(queue)))
         }
     }
+}
+
+/// The AWS backend's ports, the SDK configuration read from the environment
+/// (see [`crate::adapters::aws::ports`]).
+pub async fn aws_ports(config: &crate::config::Config) -> crate::Result<Ports> {
+    Ok(crate::adapters::aws::ports(config).await?.into())
+}
+
+/// The AWS backend's ports from an explicit SDK configuration (tests, tools; see
+/// [`crate::adapters::aws::ports_with`]).
+pub fn aws_ports_with(sdk: &aws_config::SdkConfig, config: &crate::config::Config) -> crate::Result<Ports> {
+    Ok(crate::adapters::aws::ports_with(sdk, config)?.into())
+}
+
+/// The embedded backend's ports and its queue (see [`crate::adapters::local::open`]).
+pub fn open_local(config: &crate::config::Config) -> crate::Result<(Ports, Arc<crate::adapters::local::LocalQueue>)> {
+    let (parts, queue) = crate::adapters::local::open(config)?;
+    Ok((parts.into(), queue))
 }

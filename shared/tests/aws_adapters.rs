@@ -10,7 +10,7 @@ use rcgen::{
 use std::path::Path;
 use std::process::Command;
 use time::{Duration, OffsetDateTime};
-use trustplane_core::adapters::aws::{bootstrap, ports_with, DynamoStore};
+use trustplane_core::{adapters::aws::{bootstrap, DynamoStore}, wiring::aws_ports_with as ports_with};
 use trustplane_core::config::Config;
 use trustplane_core::domain::BlobKey;
 use trustplane_core::ports::{Condition, Index, IndexKey, Item, KeyAlgorithm, Query, SkRange, Store, Write};

@@ -2,7 +2,7 @@
 //! Interface Emulator, on the AWS adapters against moto.
 
 use std::sync::Arc;
-use trustplane_core::adapters::aws::ports_with;
+use trustplane_core::wiring::aws_ports_with as ports_with;
 use trustplane_core::services::api_keys::{ApiKeys, KeyName};
 use trustplane_core::testkit::{fixture_text, moto, rie::Rie};
 

@@ -1,7 +1,7 @@
 //! Seed 001's admin endpoints under `/api/v1/ca`, each: authorize → parse → one service
 //! call → render.
 
-use crate::params::{Params, CERTIFICATE_PARAMS, REQUEST_PARAMS};
+use crate::params::{admin_channel, Params, CERTIFICATE_PARAMS, NAMED_CERTIFICATE_PARAMS, REQUEST_PARAMS};
 use crate::{views, AdminScope, Authorized, Ca, ReadScope, RejectScope, RevokeScope, SignScope};
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
@@ -9,9 +9,10 @@ use axum::Json;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
-use trustplane_core::domain::Certname;
+use trustplane_core::domain::{Certname, ListedName};
 use trustplane_core::http::render::Failure;
 use trustplane_core::http::LenientJson;
+use trustplane_core::services::pki::Channel;
 use trustplane_core::services::puppet_ca::{Fingerprint, Pattern, TokenTtl};
 use trustplane_core::{Error, Result};
 
@@ -41,6 +42,15 @@ pub struct TokenBody {
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     pub reason: Option<String>,
+}
+
+/// Seed 001 revoke body: `{"reason"}`, optional; and `{"channel"}`, the channel whose
+/// certificates of the name are revoked, as the `channel` query parameter may name it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeBody {
+    pub reason: Option<String>,
+    pub channel: Option<String>,
 }
 
 /// Seed 001 renew body: `{"backup": true}`; backing up is the default.
@@ -92,26 +102,44 @@ pub async fn reject(Ca(ca): Ca, Authorized(caller, _): Authorized<RejectScope>, 
     Ok(Json(views::rejected(&ca.reject(&certname, reason, caller.key_id()).await?)))
 }
 
-/// `GET /api/v1/ca/certificates` (`ca:read`, seed 001 "Signed Certificates Endpoints").
+/// `GET /api/v1/ca/certificates` (`ca:read`, seed 001 "Signed Certificates Endpoints"): every
+/// channel's certificates, or `?channel=` (pki, agent or puppet) only.
 pub async fn certificates(Ca(ca): Ca, _: Authorized<ReadScope>, Query(pairs): Pairs) -> Result<Json<Value>> {
-    let query = Params::new(pairs, CERTIFICATE_PARAMS)?.certificate_query()?;
-    let (page, total) = ca.certificates(&query).await?;
+    let params = Params::new(pairs, CERTIFICATE_PARAMS)?;
+    let query = params.certificate_query()?;
+    let (page, total) = ca.certificates_in(&query, params.channel()?).await?;
     let data = page.iter().map(views::certificate).collect::<Result<Vec<_>>>()?;
     Ok(Json(views::page(data, total, query.window)))
 }
 
-/// `GET /api/v1/ca/certificates/{certname}` (`ca:read`): 404 `CERT_NOT_FOUND`.
-pub async fn certificate(Ca(ca): Ca, _: Authorized<ReadScope>, Path(raw): Path<String>) -> Result<Json<Value>> {
-    let certname = Certname::parse(&raw)?;
-    Ok(Json(views::details(&ca.certificate_details(&certname).await?)))
+/// `GET /api/v1/ca/certificates/{certname}` (`ca:read`) by the name the certificate is
+/// listed under, in `?channel=` when given: 404 `CERT_NOT_FOUND`, 409 `INVALID_OPERATION`
+/// naming the channels when the name is in several and none was chosen.
+pub async fn certificate(Ca(ca): Ca, _: Authorized<ReadScope>, Path(raw): Path<String>, Query(pairs): Pairs) -> Result<Json<Value>> {
+    let name = ListedName::parse(&raw)?;
+    let channel = Params::new(pairs, NAMED_CERTIFICATE_PARAMS)?.channel()?;
+    Ok(Json(views::details(&ca.certificate_details_in(&name, channel).await?)))
 }
 
-/// `DELETE /api/v1/ca/certificates/{certname}` (`ca:revoke`): 404 `CERT_NOT_FOUND`, 409
-/// `CERT_ALREADY_REVOKED`; the CRL publication is queued (seed 001).
-pub async fn revoke(Ca(ca): Ca, Authorized(caller, _): Authorized<RevokeScope>, Path(raw): Path<String>, body: Body<ReasonBody>) -> Result<Json<Value>> {
-    let certname = Certname::parse(&raw)?;
-    let reason = body.and_then(|LenientJson(b)| b.reason);
-    Ok(Json(views::revoked(&ca.revoke(&certname, reason, caller.key_id()).await?)))
+/// `DELETE /api/v1/ca/certificates/{certname}` (`ca:revoke`) by the name the certificate is
+/// listed under, in the channel the query or the body names: 404 `CERT_NOT_FOUND`, 409
+/// `CERT_ALREADY_REVOKED`, 409 `INVALID_OPERATION` naming the channels when the name is in
+/// several and none was chosen; the CRL publication is queued (seed 001).
+pub async fn revoke(Ca(ca): Ca, Authorized(caller, _): Authorized<RevokeScope>, Path(raw): Path<String>, Query(pairs): Pairs, body: Body<RevokeBody>) -> Result<Json<Value>> {
+    let name = ListedName::parse(&raw)?;
+    let queried = Params::new(pairs, NAMED_CERTIFICATE_PARAMS)?.channel()?;
+    let body = body.map(|LenientJson(b)| b);
+    let (reason, named) = body.map_or((None, None), |b| (b.reason, b.channel));
+    let channel = one_channel(queried, named.as_deref().map(admin_channel).transpose()?)?;
+    Ok(Json(views::revoked(&ca.revoke_in(&name, channel, reason, caller.key_id()).await?)))
+}
+
+/// The channel named by the query, the body or both alike; 400 when they differ.
+fn one_channel(queried: Option<Channel>, named: Option<Channel>) -> Result<Option<Channel>> {
+    match (queried, named) {
+        (Some(q), Some(n)) if q != n => Err(Error::validation("the body's channel differs from the query's")),
+        (q, n) => Ok(q.or(n)),
+    }
 }
 
 /// `POST /api/v1/ca/renew` (`ca:admin`): same key and subject, fresh validity; 503

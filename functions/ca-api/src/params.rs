@@ -3,13 +3,26 @@
 
 use std::collections::HashMap;
 use trustplane_core::domain::{whole_number, Certname};
+use trustplane_core::services::pki::Channel;
 use trustplane_core::services::puppet_ca::{CertQuery, CertSort, CsrState, Pattern, RequestQuery, RequestSort, SortOrder, Window};
 use trustplane_core::{Error, Result};
 
 /// Seed 001 `GET /api/v1/ca/requests` parameters.
 pub const REQUEST_PARAMS: &[&str] = &["limit", "offset", "certname", "search", "status", "sort_by", "sort_order"];
 /// Seed 001 `GET /api/v1/ca/certificates` parameters.
-pub const CERTIFICATE_PARAMS: &[&str] = &["limit", "offset", "certname", "search", "status", "sort_by", "sort_order"];
+pub const CERTIFICATE_PARAMS: &[&str] = &["limit", "offset", "certname", "search", "status", "sort_by", "sort_order", "channel"];
+/// `GET` and `DELETE /api/v1/ca/certificates/{certname}` parameters.
+pub const NAMED_CERTIFICATE_PARAMS: &[&str] = &["channel"];
+/// The channels the CA's admin routes tell apart.
+const ADMIN_CHANNELS: [Channel; 3] = [Channel::Pki, Channel::Agent, Channel::Puppet];
+
+/// Parses an admin `channel`: `pki`, `agent` or `puppet`, else 400 `VALIDATION_FAILED`.
+pub fn admin_channel(raw: &str) -> Result<Channel> {
+    ADMIN_CHANNELS
+        .into_iter()
+        .find(|c| c.as_str() == raw)
+        .ok_or_else(|| Error::validation(format!("channel must be pki, agent or puppet, not {}", trustplane_core::error::echo(raw))))
+}
 
 /// Query parameters, each known to the endpoint and given at most once.
 pub struct Params(HashMap<String, String>);
@@ -44,6 +57,11 @@ impl Params {
 
     fn order(&self) -> Result<SortOrder> {
         self.get("sort_order").map(SortOrder::parse).transpose().map(Option::unwrap_or_default)
+    }
+
+    /// The `channel` the certificates are chosen from, if given.
+    pub fn channel(&self) -> Result<Option<Channel>> {
+        self.get("channel").map(admin_channel).transpose()
     }
 
     /// Seed 001 requests: `certname` is a pattern (glob or substring), like `search`;

@@ -96,28 +96,43 @@ pub fn rejected(r: &CsrRecord) -> Value {
     json!({ "message": "Certificate request rejected", "certname": r.certname, "timestamp": rfc3339(at) })
 }
 
+/// Who asked for and who revoked `c`, where the record knows, and its channel.
+fn provenance(c: &CertificateRecord) -> Value {
+    json!({ "channel": c.channel().as_str(), "requested_by": c.requested_by, "revoked_by": c.revoked_by })
+}
+
+/// `view` with the members of `extra` added.
+fn merged(mut view: Value, extra: Value) -> Value {
+    if let (Some(view), Value::Object(extra)) = (view.as_object_mut(), extra) {
+        view.extend(extra);
+    }
+    view
+}
+
 /// One entry of `GET /api/v1/ca/certificates`; `days_until_expiry` is negative once expired.
 pub fn certificate(c: &CertificateRecord) -> Result<Value> {
     let now = OffsetDateTime::now_utc();
-    Ok(json!({
+    let view = json!({
         "certname": c.common_name, "serial": decimal_serial(&c.serial_number), "fingerprint": fingerprint(c)?,
         "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after),
         "status": status_name(c.effective_status(now)),
         "days_until_expiry": (c.not_after - now).whole_seconds().div_euclid(86_400),
-    }))
+    });
+    Ok(merged(view, provenance(c)))
 }
 
 /// `GET /api/v1/ca/certificates/{certname}`.
 pub fn details(d: &CertificateDetails) -> Value {
     let c = &d.record;
     let extensions: Vec<Value> = d.extensions.iter().map(|e| json!({ "name": e.name, "value": e.value })).collect();
-    json!({
+    let view = json!({
         "certname": c.common_name, "serial": decimal_serial(&c.serial_number), "fingerprint": d.fingerprint,
         "issuer": d.issuer, "subject": d.subject,
         "not_before": rfc3339(c.not_before), "not_after": rfc3339(c.not_after),
         "status": status_name(c.effective_status(OffsetDateTime::now_utc())),
         "extensions": extensions, "public_key": d.public_key_pem,
-    })
+    });
+    merged(view, provenance(c))
 }
 
 /// `DELETE /api/v1/ca/certificates/{certname}`.
@@ -125,6 +140,7 @@ pub fn revoked(r: &Revoked) -> Value {
     json!({
         "message": "Certificate revoked", "certname": r.certname, "status": "revoked",
         "timestamp": rfc3339(r.revoked_at), "revocation_reason": r.reason,
+        "channel": r.certificates.first().map(|c| c.channel().as_str()),
     })
 }
 

@@ -143,7 +143,8 @@ async fn certificate_details_read_back_rfc_4514_names_extensions_and_the_public_
         assert!(d[field].is_string(), "{field}");
     }
     assert_error(&b.get("/api/v1/ca/certificates/nobody.example.com", Some(&b.reader)).await, 404, "CERT_NOT_FOUND", Some("nobody.example.com"));
-    assert_error(&b.get("/api/v1/ca/certificates/Not..Valid", Some(&b.reader)).await, 400, "VALIDATION_FAILED", Some("Not..Valid"));
+    assert_error(&b.get("/api/v1/ca/certificates/Not..Valid", Some(&b.reader)).await, 404, "CERT_NOT_FOUND", Some("Not..Valid"));
+    assert_error(&b.get("/api/v1/ca/certificates/Not%07Valid", Some(&b.reader)).await, 400, "VALIDATION_FAILED", Some("Not%07Valid"));
 }
 
 async fn a_reader_key_is_denied_every_change_and_no_key_is_unauthorized(b: Backend) {

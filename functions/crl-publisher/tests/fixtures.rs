@@ -25,7 +25,7 @@ fn failures(reply: &serde_json::Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn sqs_and_schedule_fixtures_publish_once_and_report_only_unreadable_messages_through_the_emulator() {
     let config = moto::fresh_config().await;
-    let ports = trustplane_core::adapters::aws::ports_with(&moto::sdk_config().await, &config).unwrap();
+    let ports = trustplane_core::wiring::aws_ports_with(&moto::sdk_config().await, &config).unwrap();
     let pki = Pki::new(ports.clone(), Arc::new(config.clone()));
     let authority = root(&pki).await;
     let rie = Rie::start(env!("CARGO_BIN_EXE_crl-publisher"), &moto::lambda_env(&config));

@@ -7,7 +7,7 @@ mod common;
 use serde_json::json;
 use x509_parser::prelude::FromDer;
 use std::sync::Arc;
-use trustplane_core::adapters::aws::ports_with;
+use trustplane_core::wiring::aws_ports_with as ports_with;
 use trustplane_core::pki::crl::RevocationReason;
 use trustplane_core::pki::leaf::Template;
 use trustplane_core::pki::SubjectName;

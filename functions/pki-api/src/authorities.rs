@@ -154,6 +154,6 @@ pub async fn revoke(PkiService(pki): PkiService, caller: Caller, Path(raw): Path
     caller.require(Scope::PkiAdmin)?;
     let id = EntityId::in_path("authority", &raw)?;
     let reason = body.reason.as_deref().map(RevocationReason::parse).transpose()?.unwrap_or(RevocationReason::Unspecified);
-    let authority = pki.revoke_authority(id.as_str(), reason, body.comment).await?;
+    let authority = pki.revoke_authority(id.as_str(), reason, body.comment, Some(caller.key_id().to_owned())).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(views::authority(&authority, &pki.crl_url(&authority.id))?)))
 }

@@ -4,7 +4,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use trustplane_core::adapters::aws::ports_with;
+use trustplane_core::wiring::aws_ports_with as ports_with;
 use trustplane_core::domain::Scopes;
 use trustplane_core::services::api_keys::{ApiKeys, KeyName};
 use trustplane_core::testkit::{moto, rie::Rie};

@@ -5,3 +5,24 @@ pub mod local;
 pub mod sealed_cursors;
 pub mod tenant_data;
 pub mod webhook;
+
+use crate::ports::{Blobs, KeyCustody, MacKey, Queue, Store, TenantDatabases};
+use std::sync::Arc;
+
+/// What a backend's adapters hand back: one implementation of every port. `wiring` assembles
+/// its `Ports` from these (`impl From<AdapterPorts> for wiring::Ports`), so nothing here
+/// depends on `wiring`.
+#[derive(Clone)]
+pub struct AdapterPorts {
+    pub store: Arc<dyn Store>,
+    pub custody: Arc<dyn KeyCustody>,
+    /// The job queue (CRL publication).
+    pub queue: Arc<dyn Queue>,
+    /// The tenant worker's queue.
+    pub tenant_queue: Arc<dyn Queue>,
+    pub blobs: Arc<dyn Blobs>,
+    /// The confirm-token HMAC key.
+    pub mac: Arc<dyn MacKey>,
+    /// The per-tenant databases.
+    pub tenant_dbs: Arc<dyn TenantDatabases>,
+}

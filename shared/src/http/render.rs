@@ -188,11 +188,8 @@ pub fn failure_response(path: &str, status: StatusCode, message: &str, correlati
     render(format_for_path(path), &failure, &Context::of(path, correlation_id.to_owned()))
 }
 
-/// RFC 3339 UTC timestamp, second precision (as the seeds show).
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
+/// RFC 3339 UTC timestamp, second precision (as the seeds show); lives in [`crate::clock`].
+pub use crate::clock::now_rfc3339;
 
 fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
     let code = f.code.unwrap_or_else(|| default_code(format, f.status));

@@ -97,7 +97,7 @@ impl ApiKeys {
             name: name.0,
             scopes,
             prefix: secret[..SECRET_PREFIX.len() + 8].to_owned(),
-            created_at: crate::http::render::now_rfc3339(),
+            created_at: crate::clock::now_rfc3339(),
             revoked_at: None,
             created_by: created_by.map(str::to_owned),
             revoked_by: None,
@@ -157,7 +157,7 @@ impl ApiKeys {
             return Ok(());
         }
         let mut record = from_item(&item)?;
-        record.revoked_at = Some(crate::http::render::now_rfc3339());
+        record.revoked_at = Some(crate::clock::now_rfc3339());
         record.revoked_by = revoked_by.map(str::to_owned);
         let mut updated = item.clone();
         updated.data = serde_json::to_value(&record).map_err(Error::internal)?;

@@ -60,6 +60,6 @@ pub fn lambda_env(config: &Config) -> Vec<(String, String)> {
 /// An [`AppState`](crate::http::AppState) over the AWS adapters on fresh moto resources.
 pub async fn state() -> crate::http::AppState {
     let config = fresh_config().await;
-    let ports = crate::adapters::aws::ports_with(&sdk_config().await, &config).expect("AWS adapters");
+    let ports = crate::wiring::aws_ports_with(&sdk_config().await, &config).expect("AWS adapters");
     crate::http::AppState::new(config, ports)
 }

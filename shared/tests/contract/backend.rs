@@ -35,8 +35,8 @@ impl Backend {
     pub async fn sqlite() -> Backend {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data_dir = dir.path().display().to_string();
-        let config = config(&[("TRUSTPLANE_BACKEND", "local"), ("TRUSTPLANE_DATA_DIR", &data_dir)]);
-        let (ports, queue) = local::open(&config).expect("open embedded backend");
+        let config = config(&[("TRUSTPLANE_BACKEND", "local"), ("TRUSTPLANE_DATA_DIR", &data_dir), ("QUEUE_RETRY_BACKOFF", "false")]);
+        let (ports, queue) = trustplane_core::wiring::open_local(&config).expect("open embedded backend");
         Backend { ports, kind: Kind::Sqlite { queue, _dir: dir }, config, sdk: None }
     }
 
@@ -55,7 +55,7 @@ impl Backend {
             ("S3_FORCE_PATH_STYLE", "true"),
         ]);
         let config = aws::bootstrap::create_resources_with(&sdk, &config).await.expect("create moto resources");
-        let ports = aws::ports_with(&sdk, &config).expect("AWS adapters");
+        let ports = trustplane_core::wiring::aws_ports_with(&sdk, &config).expect("AWS adapters");
         let kind = Kind::Moto { sqs: aws_sdk_sqs::Client::new(&sdk), queue_url: config.job_queue_url.clone() };
         Backend { ports, kind, config, sdk: Some(sdk) }
     }

@@ -5,7 +5,6 @@ use crate::backend::{Backend, Kind};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::json;
-use trustplane_core::adapters::{aws, local};
 use trustplane_core::ports::{Condition, Index, IndexKey, Item, Query, SkRange, Store};
 use trustplane_core::wiring::Ports;
 use trustplane_core::Error;
@@ -141,8 +140,8 @@ pub async fn edited_truncated_or_forged_cursors_are_refused(b: Backend) {
 /// The same deployment's ports opened again, as a restarted process would.
 fn reopened(b: &Backend) -> Ports {
     match &b.kind {
-        Kind::Sqlite { .. } => local::open(&b.config).expect("reopen embedded backend").0,
-        Kind::Moto { .. } => aws::ports_with(b.sdk.as_ref().expect("moto SDK config"), &b.config).expect("AWS adapters"),
+        Kind::Sqlite { .. } => trustplane_core::wiring::open_local(&b.config).expect("reopen embedded backend").0,
+        Kind::Moto { .. } => trustplane_core::wiring::aws_ports_with(b.sdk.as_ref().expect("moto SDK config"), &b.config).expect("AWS adapters"),
     }
 }
 

@@ -125,7 +125,7 @@ impl KeyOutage {
 /// public-key caches): the embedded backend reopened, or the AWS adapters on moto.
 pub async fn fresh_ports(state: &AppState, on_moto: bool) -> trustplane_core::wiring::Ports {
     match on_moto {
-        true => trustplane_core::adapters::aws::ports_with(&moto::sdk_config().await, &state.config).expect("AWS adapters"),
+        true => trustplane_core::wiring::aws_ports_with(&moto::sdk_config().await, &state.config).expect("AWS adapters"),
         false => trustplane_core::wiring::open(&state.config).await.expect("reopen the embedded backend").0,
     }
 }

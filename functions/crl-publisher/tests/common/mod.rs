@@ -35,7 +35,7 @@ impl Env {
     pub async fn moto() -> Env {
         let config = moto::fresh_config().await;
         let sdk = moto::sdk_config().await;
-        let ports = trustplane_core::adapters::aws::ports_with(&sdk, &config).unwrap();
+        let ports = trustplane_core::wiring::aws_ports_with(&sdk, &config).unwrap();
         Env { ports, config: Arc::new(config), sdk: Some(sdk), _dir: None }
     }
 

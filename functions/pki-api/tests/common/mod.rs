@@ -73,7 +73,7 @@ impl Env {
         capture_logs();
         let config = moto::fresh_config().await;
         let sdk = moto::sdk_config().await;
-        let ports = trustplane_core::adapters::aws::ports_with(&sdk, &config).unwrap();
+        let ports = trustplane_core::wiring::aws_ports_with(&sdk, &config).unwrap();
         Env::over(AppState::new(config, ports), Backend::Moto { sdk: Box::new(sdk) }).await
     }
 

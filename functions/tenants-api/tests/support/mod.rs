@@ -69,7 +69,7 @@ impl Backend {
         relaxed(&mut config);
         change(&mut config);
         let sdk = moto::sdk_config().await;
-        let ports = trustplane_core::adapters::aws::ports_with(&sdk, &config).unwrap();
+        let ports = trustplane_core::wiring::aws_ports_with(&sdk, &config).unwrap();
         let pump = Pump::Sqs { client: aws_sdk_sqs::Client::new(&sdk), url: config.tenants.queue_url.clone() };
         Self::finish(AppState::new(config, ports), pump, None).await
     }

@@ -1,6 +1,7 @@
 //! Creates, idempotently, the AWS resources the adapters use outside CloudFormation: the
 //! DynamoDB table, the S3 bucket, the job and tenant SQS queues and the confirm-token KMS
-//! HMAC key (tests against moto, `trustplane admin`).
+//! HMAC key (tests against moto, `trustplane admin`); and redrives their dead letters
+//! (`trustplane admin redrive`).
 
 use super::{sdk_config, sdk_error};
 use crate::config::{Config, TenantConfig};
@@ -51,6 +52,23 @@ pub async fn create_resources_with(sdk: &SdkConfig, config: &Config) -> Result<C
     };
     let tenants = TenantConfig { queue_url, token_key_id, ..config.tenants.clone() };
     Ok(Config { job_queue_url, tenants, ..config.clone() })
+}
+
+/// `trustplane admin redrive` on AWS, with the SDK configuration from the environment: moves
+/// the dead letters of the job queue and of the tenant queue back to their queues.
+pub async fn redrive_dead_letters(config: &Config) -> Result<usize> {
+    redrive_dead_letters_with(&sdk_config().await, config).await
+}
+
+/// [`redrive_dead_letters`] with an explicit SDK configuration; queues whose URL is not
+/// configured are skipped. Returns how many messages moved in all.
+pub async fn redrive_dead_letters_with(sdk: &SdkConfig, config: &Config) -> Result<usize> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut moved = 0;
+    for url in [&config.job_queue_url, &config.tenants.queue_url].into_iter().filter(|u| !u.is_empty()) {
+        moved += super::SqsQueue::new(sqs.clone(), url.clone()).redrive().await?;
+    }
+    Ok(moved)
 }
 
 /// The alias of the stack's confirm-token key: `<kms_alias_prefix>-tenant-token`.

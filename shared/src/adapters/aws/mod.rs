@@ -20,7 +20,7 @@ use crate::adapters::sealed_cursors::SealedCursors;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ports::MacKey;
-use crate::wiring::Ports;
+use crate::adapters::AdapterPorts;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use std::sync::Arc;
@@ -33,14 +33,14 @@ pub async fn sdk_config() -> SdkConfig {
 
 /// Loads the SDK config once (honours `AWS_ENDPOINT_URL`, `AWS_REGION` etc. from the env as
 /// aws-config does) and builds every AWS adapter.
-pub async fn ports(config: &Config) -> Result<Ports> {
+pub async fn ports(config: &Config) -> Result<AdapterPorts> {
     ports_with(&sdk_config().await, config)
 }
 
 /// Builds every AWS adapter from an explicit SDK configuration (tests, tools). S3 uses
 /// path-style addressing when `config.s3_force_path_style` is set; the store's list cursors
 /// are sealed under a key derived from the `TENANT_TOKEN_KEY_ID` HMAC key.
-pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<Ports> {
+pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<AdapterPorts> {
     if sdk.region().is_none() {
         return Err(Error::internal("no AWS region configured (set AWS_REGION)"));
     }
@@ -48,7 +48,7 @@ pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<Ports> {
     let (dynamodb, kms, sqs) = (aws_sdk_dynamodb::Client::new(sdk), aws_sdk_kms::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
     let mac: Arc<dyn MacKey> = Arc::new(KmsMac::new(kms.clone(), config.tenants.token_key_id.clone()));
     let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone()));
-    Ok(Ports {
+    Ok(AdapterPorts {
         store: Arc::new(SealedCursors::new(store, mac.clone())),
         custody: Arc::new(KmsCustody::new(kms.clone(), config.kms_alias_prefix.clone(), config.stack_name.clone())),
         queue: Arc::new(SqsQueue::new(sqs.clone(), config.job_queue_url.clone())),

@@ -34,7 +34,8 @@ pub struct Backoff {
 impl Backoff {
     /// Retry on the next drain (what [`LocalQueue::new`] starts with).
     pub const NONE: Backoff = Backoff { base: Duration::ZERO, cap: Duration::ZERO };
-    /// 1 s doubling per failed attempt, at most 5 minutes: what `trustplane serve` should use.
+    /// 1 s doubling per failed attempt, at most 5 minutes: what [`super::open`] (so `trustplane
+    /// serve`) uses unless `QUEUE_RETRY_BACKOFF` is off.
     pub const STANDARD: Backoff = Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(300) };
 
     /// The delay after the `attempts`-th failure (1 = the first).

@@ -30,6 +30,9 @@ pub struct AuthorityRevocation {
     pub comment: Option<String>,
     /// The serials (uppercase hex) put on the parent's CRL; empty for a root.
     pub serial_numbers: Vec<String>,
+    /// The id of the API key that revoked it (absent on revocations recorded before).
+    #[serde(default)]
+    pub revoked_by: Option<String>,
 }
 
 /// A CA certificate signed by `issuer_id` for `authority_id`.
@@ -102,8 +105,9 @@ impl Pki {
     /// Revokes an authority: it turns `REVOKED` (final) and every CA certificate its parent
     /// signed for it joins the parent's revocation list, in one transaction; then the parent's
     /// CRL is queued. A root has no parent: it only stops issuing (distrust it where it is
-    /// installed). 404 unknown, 409 already revoked or changed meanwhile.
-    pub async fn revoke_authority(&self, id: &str, reason: RevocationReason, comment: Option<String>) -> Result<AuthorityRecord> {
+    /// installed). `revoked_by` (the acting key's id) is recorded with the revocation. 404
+    /// unknown, 409 already revoked or changed meanwhile.
+    pub async fn revoke_authority(&self, id: &str, reason: RevocationReason, comment: Option<String>, revoked_by: Option<String>) -> Result<AuthorityRecord> {
         let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
             return Err(Error::validation(format!("comment must be at most {MAX_COMMENT} characters")));
@@ -116,7 +120,7 @@ impl Pki {
         let certificates = self.ca_certificates(&current).await?;
         let revoked_at = now();
         let serial_numbers = certificates.iter().map(|c| c.serial_number.clone()).collect();
-        let revocation = AuthorityRevocation { revoked_at, reason, comment, serial_numbers };
+        let revocation = AuthorityRevocation { revoked_at, reason, comment, serial_numbers, revoked_by };
         let record = AuthorityRecord { status: AuthorityStatus::Revoked, revocation: Some(revocation), ..current };
         let mut writes = vec![Write::Put { item: next_item(&stored, &record)?, condition: Condition::Version(stored.version) }];
         for ca in &certificates {

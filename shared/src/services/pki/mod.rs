@@ -90,8 +90,7 @@ impl Pki {
 
 /// The current time, whole seconds (as X.509 and the seed's timestamps carry it).
 pub(crate) fn now() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
+    crate::clock::now()
 }
 
 /// True if `raw` is a UUID in its canonical hyphenated form (every id this service mints).
@@ -106,5 +105,5 @@ pub(crate) fn new_id() -> String {
 
 /// RFC 3339 UTC, whole seconds.
 pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    crate::clock::rfc3339(t)
 }

@@ -1,5 +1,8 @@
 //! The audit trail: every operation (type, certname, actor, time, outcome) appended under
-//! the partition of its day, `AUDIT#ca#<yyyy-mm-dd>` (UTC), newest last; seed 001's
+//! the partition of its day, `AUDIT#ca#<yyyy-mm-dd>` (UTC), newest last. A successful sign,
+//! reject, submit or withdrawal is recorded by a write in the transaction that makes it
+//! ([`PuppetCa::audit_write`], [`PuppetCa::committed`]), so the trail never misses an
+//! operation that happened nor shows one that did not; failures are appended after. Seed 001's
 //! `last_operation` is the newest of today's or, failing that, yesterday's. Failures of
 //! anonymous callers (Puppet agents, and autosign acting on their requests) are logged, not
 //! recorded, so unauthenticated traffic cannot grow the trail.
@@ -7,7 +10,7 @@
 use super::{now, PuppetCa, AGENT_ACTOR, AUTOSIGN_ACTOR};
 use crate::domain::Certname;
 use crate::error::{Error, Result};
-use crate::ports::{Condition, Item, Query};
+use crate::ports::{Condition, Item, Query, Write};
 use serde::{Deserialize, Serialize};
 
 /// The partition of the operations of the UTC day of `at`.
@@ -61,7 +64,51 @@ fn failure_detail(e: &Error) -> String {
     }
 }
 
+/// A successful operation's audit record, made before the operation's own writes so that it
+/// commits with them.
+#[derive(Clone, Debug)]
+pub(super) struct Audit {
+    operation: Operation,
+    certname: Option<Certname>,
+    at: time::OffsetDateTime,
+}
+
+impl Audit {
+    /// The record of `kind` succeeding now.
+    pub(super) fn success(kind: OperationKind, certname: Option<&Certname>, actor: &str, detail: Option<&str>) -> Self {
+        let at = now();
+        let timestamp = crate::services::pki::rfc3339(at);
+        let operation = Operation { kind, certname: certname.map(|c| c.as_str().to_owned()), actor: actor.to_owned(), timestamp, status: Outcome::Success, detail: detail.map(str::to_owned) };
+        Audit { operation, certname: certname.cloned(), at }
+    }
+
+    /// The write appending this record, to put in the operation's transaction.
+    pub(super) fn write(&self) -> Result<Write> {
+        Ok(Write::Put { item: audit_item(&self.operation, self.at)?, condition: Condition::Absent })
+    }
+}
+
+/// The store item of `operation`, made at `at`: a unique key in the partition of its day.
+fn audit_item(operation: &Operation, at: time::OffsetDateTime) -> Result<Item> {
+    let sk = format!("{}#{}", operation.timestamp, uuid::Uuid::now_v7());
+    Ok(Item::new(day_pk(at), sk, serde_json::to_value(operation).map_err(Error::internal)?))
+}
+
 impl PuppetCa {
+    /// Hands back `result` of an operation whose success committed `audit` in its own
+    /// transaction: a success is only logged, a failure is recorded as [`PuppetCa::audited`]
+    /// records it.
+    pub(super) async fn committed<T>(&self, audit: Audit, result: Result<T>) -> Result<T> {
+        let Audit { operation, certname, .. } = audit;
+        match result {
+            Ok(done) => {
+                tracing::info!(operation = ?operation.kind, certname = ?operation.certname, actor = %operation.actor, status = ?operation.status, "CA operation");
+                Ok(done)
+            }
+            Err(e) => self.audited(operation.kind, certname.as_ref(), &operation.actor, None, Err(e)).await,
+        }
+    }
+
     /// Records the outcome of `kind` and hands `result` back. A failed audit write is logged,
     /// never turned into a failure of an operation that already happened.
     pub(super) async fn audited<T>(&self, kind: OperationKind, certname: Option<&Certname>, actor: &str, detail: Option<&str>, result: Result<T>) -> Result<T> {
@@ -84,9 +131,16 @@ impl PuppetCa {
     }
 
     async fn append(&self, operation: &Operation, at: time::OffsetDateTime) -> Result<()> {
-        let sk = format!("{}#{}", operation.timestamp, uuid::Uuid::now_v7());
-        let item = Item::new(day_pk(at), sk, serde_json::to_value(operation).map_err(Error::internal)?);
-        self.ports.store.put(item, Condition::Absent).await
+        self.ports.store.put(audit_item(operation, at)?, Condition::Absent).await
+    }
+
+    /// Appends `audit` on its own, for a success that wrote nothing else (an identical
+    /// re-submission); a failed write is logged.
+    pub(super) async fn append_alone(&self, audit: Audit) {
+        tracing::info!(operation = ?audit.operation.kind, certname = ?audit.operation.certname, actor = %audit.operation.actor, "CA operation");
+        if let Err(e) = self.append(&audit.operation, audit.at).await {
+            tracing::error!(error = %e, operation = ?audit.operation, "could not record a CA operation in the audit trail");
+        }
     }
 
     /// The newest `limit` (1..=1000) operations of today and yesterday (UTC), newest first.

@@ -6,7 +6,7 @@ use super::audit::OperationKind;
 use super::listing::{Pattern, SortOrder, Window};
 use super::requests::checked_reason;
 use super::{codes, now, unavailable, PuppetCa};
-use crate::domain::Certname;
+use crate::domain::{Certname, ListedName};
 use crate::error::{Error, Result};
 use crate::pki::crl::RevocationReason;
 use crate::services::pki::{CertFilter, CertStatus, CertificateRecord, Channel, MAX_PAGE};
@@ -67,13 +67,13 @@ pub struct Revoked {
     pub certificates: Vec<CertificateRecord>,
 }
 
-pub(super) fn cert_not_found(certname: &Certname) -> Error {
-    Error::NotFound(format!("certificate for {certname}")).with_code(codes::CERT_NOT_FOUND)
+pub(super) fn cert_not_found(name: impl std::fmt::Display) -> Error {
+    Error::NotFound(format!("certificate for {name}")).with_code(codes::CERT_NOT_FOUND)
 }
 
-fn ambiguous(certname: &Certname, channels: &[Channel]) -> Error {
+fn ambiguous(name: &ListedName, channels: &[Channel]) -> Error {
     let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
-    let message = format!("{certname} names certificates in the channels {}; choose one with the channel parameter", names.join(", "));
+    let message = format!("{name} names certificates in the channels {}; choose one with the channel parameter", names.join(", "));
     Error::Conflict(message).with_code(codes::INVALID_OPERATION)
 }
 
@@ -96,7 +96,7 @@ impl PuppetCa {
     pub async fn certificates_in(&self, query: &CertQuery, channel: Option<Channel>) -> Result<(Vec<CertificateRecord>, usize)> {
         let now = now();
         let mut found: Vec<CertificateRecord> = self
-            .issued(channel, query.certname.as_ref())
+            .issued(channel, query.certname.as_ref().map(Certname::as_str))
             .await?
             .into_iter()
             .filter(|c| query.search.as_ref().is_none_or(|p| p.matches(&c.common_name)))
@@ -109,7 +109,7 @@ impl PuppetCa {
     /// The newest `puppet`-channel certificate of `certname` (Puppet's unauthenticated
     /// `GET certificate`), revoked or not; else 404 `CERT_NOT_FOUND`.
     pub async fn certificate(&self, certname: &Certname) -> Result<CertificateRecord> {
-        self.issued(Some(Channel::Puppet), Some(certname)).await?.pop().ok_or_else(|| cert_not_found(certname))
+        self.issued(Some(Channel::Puppet), Some(certname.as_str())).await?.pop().ok_or_else(|| cert_not_found(certname))
     }
 
     /// Revokes every unrevoked certificate of `certname` in the one channel that has it, as
@@ -118,33 +118,35 @@ impl PuppetCa {
         self.revoke_in(certname, None, reason, actor).await
     }
 
-    /// Revokes every unrevoked certificate of `certname` in `channel` (or in the one channel
-    /// that has it) through the PKI core, which queues the CRL publication: 404
-    /// `CERT_NOT_FOUND`, 409 `CERT_ALREADY_REVOKED`, 409 `INVALID_OPERATION` when the name is
-    /// in several channels and none was chosen.
-    pub async fn revoke_in(&self, certname: &Certname, channel: Option<Channel>, reason: Option<String>, actor: &str) -> Result<Revoked> {
+    /// Revokes every unrevoked certificate listed under `name` (a certname or any other
+    /// listed common name) in `channel`, or in the one channel that has it, through the PKI
+    /// core, which queues the CRL publication: 404 `CERT_NOT_FOUND`, 409
+    /// `CERT_ALREADY_REVOKED`, 409 `INVALID_OPERATION` when the name is in several channels
+    /// and none was chosen. The audit record names it when it is a Puppet certname.
+    pub async fn revoke_in(&self, name: impl Into<ListedName>, channel: Option<Channel>, reason: Option<String>, actor: &str) -> Result<Revoked> {
+        let name = name.into();
         let reason = checked_reason(reason)?.unwrap_or_else(|| "unspecified".into());
-        let result = self.revoke_all(certname, channel, &reason, actor).await;
-        self.audited(OperationKind::Revoke, Some(certname), actor, Some(&reason), result).await
+        let result = self.revoke_all(&name, channel, &reason, actor).await;
+        self.audited(OperationKind::Revoke, name.certname().as_ref(), actor, Some(&reason), result).await
     }
 
-    /// The CA's certificates of `certname` in `channel`, or in the one channel that has any;
-    /// 409 naming the channels when several do.
-    pub(super) async fn resolved(&self, certname: &Certname, channel: Option<Channel>) -> Result<Vec<CertificateRecord>> {
-        let all = self.issued(channel, Some(certname)).await?;
+    /// The CA's certificates listed under `name` in `channel`, or in the one channel that has
+    /// any; 409 naming the channels when several do.
+    pub(super) async fn resolved(&self, name: &ListedName, channel: Option<Channel>) -> Result<Vec<CertificateRecord>> {
+        let all = self.issued(channel, Some(name.as_str())).await?;
         let mut channels: Vec<Channel> = all.iter().map(CertificateRecord::channel).collect();
         channels.sort();
         channels.dedup();
         if channels.len() > 1 {
-            return Err(ambiguous(certname, &channels));
+            return Err(ambiguous(name, &channels));
         }
         Ok(all)
     }
 
-    async fn revoke_all(&self, certname: &Certname, channel: Option<Channel>, reason: &str, actor: &str) -> Result<Revoked> {
-        let all = self.resolved(certname, channel).await?;
+    async fn revoke_all(&self, name: &ListedName, channel: Option<Channel>, reason: &str, actor: &str) -> Result<Revoked> {
+        let all = self.resolved(name, channel).await?;
         if all.is_empty() {
-            return Err(cert_not_found(certname));
+            return Err(cert_not_found(name));
         }
         let code = RevocationReason::parse(reason).unwrap_or(RevocationReason::Unspecified);
         let mut revoked = Vec::new();
@@ -156,17 +158,17 @@ impl PuppetCa {
             }
         }
         let Some(first) = revoked.first() else {
-            return Err(Error::Conflict(format!("the certificate of {certname} is already revoked")).with_code(codes::CERT_ALREADY_REVOKED));
+            return Err(Error::Conflict(format!("the certificate of {name} is already revoked")).with_code(codes::CERT_ALREADY_REVOKED));
         };
         let revoked_at = first.revoked_at.unwrap_or_else(now);
-        Ok(Revoked { certname: certname.to_string(), reason: reason.to_owned(), revoked_at, certificates: revoked })
+        Ok(Revoked { certname: name.to_string(), reason: reason.to_owned(), revoked_at, certificates: revoked })
     }
 
     /// True if `certname` has a `puppet`-channel certificate from the CA that is neither
     /// revoked nor expired.
     pub(super) async fn has_valid_certificate(&self, certname: &Certname) -> Result<bool> {
         let now = now();
-        Ok(self.issued(Some(Channel::Puppet), Some(certname)).await?.iter().any(|c| c.effective_status(now) == CertStatus::Valid))
+        Ok(self.issued(Some(Channel::Puppet), Some(certname.as_str())).await?.iter().any(|c| c.effective_status(now) == CertStatus::Valid))
     }
 
     /// Seed 001 `signed_certificates`: the CA's certificates that are neither revoked nor expired.
@@ -175,14 +177,14 @@ impl PuppetCa {
         Ok(self.issued(None, None).await?.iter().filter(|c| c.effective_status(now) == CertStatus::Valid).count())
     }
 
-    /// The CA's certificates, oldest first: of `channel` only or of all, of `certname` only or
-    /// of all names.
-    async fn issued(&self, channel: Option<Channel>, certname: Option<&Certname>) -> Result<Vec<CertificateRecord>> {
+    /// The CA's certificates, oldest first: of `channel` only or of all, listed under `name`
+    /// only or under any name.
+    async fn issued(&self, channel: Option<Channel>, name: Option<&str>) -> Result<Vec<CertificateRecord>> {
         let issuer_id = self.authority_id().await?;
-        if let Some(certname) = certname {
+        if let Some(name) = name {
             let mut all = match channel {
-                Some(channel) => self.pki.certificates_named(channel, certname.as_str()).await?,
-                None => self.pki.certificates_by_common_name(certname.as_str()).await?,
+                Some(channel) => self.pki.certificates_named(channel, name).await?,
+                None => self.pki.certificates_by_common_name(name).await?,
             };
             all.retain(|c| c.issuer_id == issuer_id);
             return Ok(all);

@@ -3,7 +3,7 @@
 //! OpenSSL's vocabulary, the public key as PEM.
 
 use super::PuppetCa;
-use crate::domain::Certname;
+use crate::domain::{Certname, ListedName};
 use crate::error::{Error, Result};
 use crate::pki::pem;
 use crate::services::pki::{CertificateRecord, Channel};
@@ -66,10 +66,12 @@ impl PuppetCa {
         self.certificate_details_in(certname, None).await
     }
 
-    /// [`PuppetCa::certificate_details`] in `channel` when given.
-    pub async fn certificate_details_in(&self, certname: &Certname, channel: Option<Channel>) -> Result<CertificateDetails> {
-        let mut certs = self.resolved(certname, channel).await?;
-        details(certs.pop().ok_or_else(|| super::certificates::cert_not_found(certname))?)
+    /// [`PuppetCa::certificate_details`] of the certificate listed under `name` (a certname or
+    /// any other listed common name), in `channel` when given.
+    pub async fn certificate_details_in(&self, name: impl Into<ListedName>, channel: Option<Channel>) -> Result<CertificateDetails> {
+        let name = name.into();
+        let mut certs = self.resolved(&name, channel).await?;
+        details(certs.pop().ok_or_else(|| super::certificates::cert_not_found(&name))?)
     }
 }
 

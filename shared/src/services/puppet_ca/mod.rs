@@ -15,7 +15,9 @@
 //!
 //! A request item holds the certname, the CSR's SHA-256 fingerprint, its request time, the
 //! CSR PEM, the fingerprints of the certname's earlier submissions and, once rejected, the
-//! reason. Lists read only the GSI1 partition of the state asked for. Each state change is a
+//! reason. Lists read only the GSI1 partition of the state asked for, and the partition
+//! `CSRS` where requests stored before the per-state index still sit until their next write
+//! moves them (a lazy migration: nothing runs at start-up). Each state change is a
 //! write conditioned on the version read, and signing commits the `pending → signed` change
 //! (and, for policy autosign, the token's `used` state) in the same transaction as the
 //! certificate ([`crate::services::pki::Pki::issue_for_key`]): of two concurrent signs of one
@@ -64,7 +66,7 @@ pub mod codes {
     pub const TOO_MANY_PENDING: &str = "TOO_MANY_PENDING_REQUESTS";
 }
 
-/// How many pending requests the CA holds at most, by default.
+/// How many pending requests the CA holds at most, by default (`PUPPET_MAX_PENDING`).
 pub const DEFAULT_MAX_PENDING: usize = 10_000;
 
 /// The actor of operations made through the unauthenticated Puppet CA v1 API.
@@ -82,9 +84,11 @@ pub struct PuppetCa {
 }
 
 impl PuppetCa {
-    /// The service over `ports`, signing with the default issuer `config` names or records.
+    /// The service over `ports`, signing with the default issuer `config` names or records and
+    /// holding at most `config.puppet_max_pending` pending requests.
     pub fn new(ports: Ports, config: Arc<Config>) -> Self {
-        PuppetCa { pki: Pki::new(ports.clone(), config.clone()), ports, config, max_pending: DEFAULT_MAX_PENDING }
+        let max_pending = config.puppet_max_pending;
+        PuppetCa { pki: Pki::new(ports.clone(), config.clone()), ports, config, max_pending }
     }
 
     /// The service holding at most `max_pending` pending requests (further submissions: 503

@@ -2,14 +2,14 @@
 //! listed (seed 001 `GET /api/v1/ca/requests`), rejected (`POST /api/v1/ca/reject/...`) or
 //! withdrawn (`DELETE /puppet-ca/v1/certificate_request/{certname}`).
 
-use super::audit::OperationKind;
+use super::audit::{Audit, OperationKind};
 use super::listing::{Pattern, SortOrder, Window};
 use super::{codes, now, PuppetCa, AGENT_ACTOR};
 use crate::domain::Certname;
 use crate::error::{Error, Result};
 use crate::pki::csr::{verify_pem, VerifiedCsr};
 use crate::pki::SubjectName;
-use crate::ports::{Condition, Index, IndexKey, Item, Query, SkRange};
+use crate::ports::{Condition, Index, IndexKey, Item, Query, SkRange, Write};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -121,6 +121,11 @@ pub struct RequestQuery {
     pub window: Window,
 }
 
+/// The GSI1 partition all requests shared before they were indexed by state. It is still
+/// read, filtered by state, so requests stored then are listed and counted; their next write
+/// ([`encode`]) moves them to their state's partition.
+const LEGACY_INDEX_PK: &str = "CSRS";
+
 /// The GSI1 partition of the requests in `state`.
 fn index_pk(state: CsrState) -> String {
     format!("CSRS#{}", state.as_str())
@@ -191,13 +196,19 @@ impl PuppetCa {
     /// certificate, is refused as Puppet does (400). A signed or rejected request is replaced.
     /// A certname matching `PUPPET_AUTOSIGN` is then signed at once.
     pub async fn submit(&self, certname: &Certname, pem: &str) -> Result<Submitted> {
-        let result = self.store_request(certname, pem).await;
-        let (request, stored) = self.audited(OperationKind::Submit, Some(certname), AGENT_ACTOR, None, result).await?;
+        let audit = Audit::success(OperationKind::Submit, Some(certname), AGENT_ACTOR, None);
+        let result = self.store_request(certname, pem, &audit).await;
+        let (request, stored) = self.committed(audit.clone(), result).await?;
+        if !stored {
+            self.append_alone(audit).await;
+        }
         let autosigned = stored && self.autosign(certname, &request.csr).await;
         Ok(Submitted { request, autosigned })
     }
 
-    async fn store_request(&self, certname: &Certname, pem: &str) -> Result<(CsrRecord, bool)> {
+    /// Stores the request and `audit` in one transaction; `false` when an identical pending
+    /// request was already stored (nothing written).
+    async fn store_request(&self, certname: &Certname, pem: &str, audit: &Audit) -> Result<(CsrRecord, bool)> {
         let csr = checked_csr(certname, pem)?;
         let existing = self.csr_item(certname).await?;
         if let Some((_, current)) = existing.as_ref().filter(|(_, r)| r.status == CsrState::Pending) {
@@ -218,7 +229,8 @@ impl PuppetCa {
             Some((item, _)) => (Condition::Version(item.version), item.version + 1),
             None => (Condition::Absent, 1),
         };
-        match self.ports.store.put(encode(&record, CsrState::Pending, version)?, condition).await {
+        let stored = Write::Put { item: encode(&record, CsrState::Pending, version)?, condition };
+        match self.ports.store.transact(vec![stored, audit.write()?]).await {
             Err(Error::Conflict(_)) => Err(Error::Conflict(format!("the certificate request of {certname} changed meanwhile")).with_code(codes::INVALID_OPERATION)),
             other => other.map(|()| (record, true)),
         }
@@ -235,31 +247,35 @@ impl PuppetCa {
     /// Withdraws the pending request (Puppet `DELETE certificate_request`, by an operator
     /// holding `ca:reject` or `ca:admin`); 404 if none.
     pub async fn delete_request(&self, certname: &Certname, actor: &str) -> Result<()> {
+        let audit = Audit::success(OperationKind::DeleteRequest, Some(certname), actor, None);
         let result = async {
             let (item, _) = self.pending_item(certname).await.map_err(|_| csr_not_found(certname))?;
-            self.ports.store.delete(&item.pk, SK, Condition::Version(item.version)).await.map_err(|e| match e {
+            let withdrawn = Write::Delete { pk: item.pk.clone(), sk: SK.to_owned(), condition: Condition::Version(item.version) };
+            self.ports.store.transact(vec![withdrawn, audit.write()?]).await.map_err(|e| match e {
                 Error::Conflict(_) => csr_not_found(certname),
                 other => other,
             })
         }
         .await;
-        self.audited(OperationKind::DeleteRequest, Some(certname), actor, None, result).await
+        self.committed(audit, result).await
     }
 
     /// Seed 001 `POST /api/v1/ca/reject/{certname}`: the pending request turns `rejected`
     /// (leaving the pending list) and keeps `reason`.
     pub async fn reject(&self, certname: &Certname, reason: Option<String>, actor: &str) -> Result<CsrRecord> {
         let reason = checked_reason(reason)?;
+        let audit = Audit::success(OperationKind::Reject, Some(certname), actor, reason.as_deref());
         let result = async {
             let (item, record) = self.pending_item(certname).await?;
             let rejected = CsrRecord { reason: reason.clone(), decided_at: Some(now()), status: CsrState::Rejected, ..record };
-            match self.ports.store.put(encode(&rejected, CsrState::Rejected, item.version + 1)?, Condition::Version(item.version)).await {
+            let transition = Write::Put { item: encode(&rejected, CsrState::Rejected, item.version + 1)?, condition: Condition::Version(item.version) };
+            match self.ports.store.transact(vec![transition, audit.write()?]).await {
                 Err(Error::Conflict(_)) => Err(self.after_conflict(certname).await),
                 other => other.map(|()| rejected),
             }
         }
         .await;
-        self.audited(OperationKind::Reject, Some(certname), actor, reason.as_deref(), result).await
+        self.committed(audit, result).await
     }
 
     /// Seed 001 `GET /api/v1/ca/requests`: the matching page and the total.
@@ -285,9 +301,16 @@ impl PuppetCa {
         Ok(self.requests_in(CsrState::Pending).await?.len())
     }
 
-    /// The requests in `state`, read from that state's GSI1 partition only.
+    /// The requests in `state`, read from that state's GSI1 partition and from the legacy one.
     async fn requests_in(&self, state: CsrState) -> Result<Vec<CsrRecord>> {
-        let mut query = Query { index: Index::Gsi1, pk: index_pk(state), range: SkRange::All, limit: 1000, cursor: None, descending: false };
+        let mut all = self.indexed_in(index_pk(state), state).await?;
+        all.extend(self.indexed_in(LEGACY_INDEX_PK.to_owned(), state).await?);
+        Ok(all)
+    }
+
+    /// The requests in `state` of the GSI1 partition `pk`.
+    async fn indexed_in(&self, pk: String, state: CsrState) -> Result<Vec<CsrRecord>> {
+        let mut query = Query { index: Index::Gsi1, pk, range: SkRange::All, limit: 1000, cursor: None, descending: false };
         let mut all = Vec::new();
         loop {
             let page = self.ports.store.query(query.clone()).await?;

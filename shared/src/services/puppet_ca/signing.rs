@@ -2,7 +2,7 @@
 //! expected fingerprint) and autosign (`PUPPET_AUTOSIGN` globs, one-time challenge passwords),
 //! never for a certname that has a revoked certificate.
 
-use super::audit::OperationKind;
+use super::audit::{Audit, OperationKind};
 use super::listing::glob_matches;
 use super::requests::{encode, CsrRecord, CsrState};
 use super::tokens::challenge_password;
@@ -13,7 +13,7 @@ use crate::pki::csr::verify_pem;
 use crate::pki::leaf::Template;
 use crate::pki::{DnsName, SubjectName};
 use crate::ports::{Condition, Item, Write};
-use crate::services::pki::{AuthorityRecord, CertStatus, CertificateRecord, Channel, LeafRequest};
+use crate::services::pki::{AuthorityRecord, CertStatus, CertificateRecord, Channel, LeafRequest, Provenance};
 use time::Duration;
 
 /// A CSR fingerprint as seed 001 shows it: SHA-256, 32 colon-separated uppercase hex pairs
@@ -72,11 +72,14 @@ impl PuppetCa {
     /// 503 `CA_UNAVAILABLE` when the CA or its key custody is unavailable; with `expected`,
     /// 409 `FINGERPRINT_MISMATCH` when the pending CSR is another one.
     pub async fn sign(&self, certname: &Certname, expected: Option<&Fingerprint>, actor: &str) -> Result<CertificateRecord> {
-        let result = self.sign_pending(certname, expected, None).await;
-        self.audited(OperationKind::Sign, Some(certname), actor, None, result).await
+        let audit = Audit::success(OperationKind::Sign, Some(certname), actor, None);
+        let result = self.sign_pending(certname, expected, None, actor, &audit).await;
+        self.committed(audit, result).await
     }
 
-    async fn sign_pending(&self, certname: &Certname, expected: Option<&Fingerprint>, spend: Option<Write>) -> Result<CertificateRecord> {
+    /// Signs the pending request for `actor`, committing `spend` (a token's use) and `audit`
+    /// with the certificate.
+    async fn sign_pending(&self, certname: &Certname, expected: Option<&Fingerprint>, spend: Option<Write>, actor: &str, audit: &Audit) -> Result<CertificateRecord> {
         let (item, csr) = self.pending_item(certname).await?;
         if let Some(expected) = expected.filter(|e| e.as_str() != csr.fingerprint) {
             return Err(Error::Conflict(format!(
@@ -87,7 +90,8 @@ impl PuppetCa {
             .with_code(codes::FINGERPRINT_MISMATCH));
         }
         self.claim(certname).await?;
-        let result = self.sign_claimed(certname, item, csr, spend).await;
+        let writes = spend.into_iter().chain([audit.write()?]).collect();
+        let result = self.sign_claimed(certname, item, csr, writes, actor).await;
         let (pk, sk) = claim_key(certname);
         if let Err(e) = self.ports.store.delete(&pk, &sk, Condition::Always).await {
             tracing::warn!(certname = %certname, error = %e, "could not release a signing claim; it expires by itself");
@@ -107,13 +111,17 @@ impl PuppetCa {
         }
     }
 
-    async fn sign_claimed(&self, certname: &Certname, item: Item, csr: CsrRecord, spend: Option<Write>) -> Result<CertificateRecord> {
+    /// Issues the certificate in the `puppet` channel, requested by `actor`, in one transaction
+    /// with the request's `pending → signed` change and `extra`.
+    async fn sign_claimed(&self, certname: &Certname, item: Item, csr: CsrRecord, extra: Vec<Write>, actor: &str) -> Result<CertificateRecord> {
         let ca = self.authority().await?;
         let key = verify_pem(&csr.csr)?.key;
         let request = leaf_request(&ca, certname)?;
         let signed = CsrRecord { decided_at: Some(now()), status: CsrState::Signed, ..csr };
         let transition = Write::Put { item: encode(&signed, CsrState::Signed, item.version + 1)?, condition: Condition::Version(item.version) };
-        match self.pki.issue_for_key(request, &key, std::iter::once(transition).chain(spend).collect()).await {
+        let writes: Vec<Write> = std::iter::once(transition).chain(extra).collect();
+        let provenance = Provenance { channel: Channel::Puppet, requested_by: Some(actor.to_owned()) };
+        match self.pki.issue_in(provenance, request, &key, move |_| Ok(writes)).await {
             Ok(issued) => Ok(issued.record),
             Err(Error::Conflict(_)) => Err(self.after_conflict(certname).await),
             Err(e) => Err(self.explain(&ca, e).await),
@@ -175,8 +183,9 @@ impl PuppetCa {
     }
 
     async fn autosign_with(&self, certname: &Certname, spend: Option<Write>) -> Result<bool> {
-        let result = self.sign_pending(certname, None, spend).await;
-        self.audited(OperationKind::Sign, Some(certname), AUTOSIGN_ACTOR, None, result).await.map(|_| true)
+        let audit = Audit::success(OperationKind::Sign, Some(certname), AUTOSIGN_ACTOR, None);
+        let result = self.sign_pending(certname, None, spend, AUTOSIGN_ACTOR, &audit).await;
+        self.committed(audit, result).await.map(|_| true)
     }
 
     /// True if the CA ever revoked a Puppet certificate named `certname`.

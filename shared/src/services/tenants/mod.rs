@@ -82,8 +82,7 @@ fn not_found(id: &uuid::Uuid) -> Error {
 
 /// The current time, whole seconds.
 fn now() -> time::OffsetDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
+    crate::clock::now()
 }
 
 /// Parses a provisioning id (a UUID), else 400.
