@@ -175,6 +175,31 @@ def _patch_s3_conditional_puts():
     S3Response.put_object = put_object
 
 
+def _patch_dynamodb_transactions():
+    """TransactWriteItems is atomic and isolated, as on DynamoDB.
+
+    moto 5.2.5 applies a transaction's writes one by one and, when a condition fails,
+    restores a copy of the tables taken when it began, without a lock: a concurrent write
+    committed meanwhile is undone, and a concurrent transaction can copy (and later restore)
+    another's half-applied writes. One re-entrant lock around the DynamoDB backend's reads
+    and writes serialises them, as a hot item (a counter) written by many transactions needs.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def locked(operation):
+        def run(self, *args, **kwargs):
+            with lock:
+                return operation(self, *args, **kwargs)
+
+        return run
+
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item", "get_item", "query", "scan", "batch_write_item"):
+        if hasattr(DynamoDBBackend, name):
+            setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -187,6 +212,7 @@ def main():
     _patch_kms()
     _patch_key_state()
     _patch_s3_conditional_puts()
+    _patch_dynamodb_transactions()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     stop = threading.Event()

@@ -1,4 +1,4 @@
-//! Issue 9 item 8: a Puppet operation (submit, sign, reject, withdraw) and its audit record
+//! Issue 9 item 8: a Puppet operation (submit, sign, reject, withdraw, revoke) and its audit record
 //! are one transaction, and a certificate an operator signs records who requested it; on the
 //! embedded backend and on moto.
 
@@ -17,6 +17,7 @@ on_both_backends!(
     every_successful_operation_is_audited_even_when_lone_audit_writes_fail,
     an_operation_whose_audit_record_cannot_be_committed_does_not_happen,
     a_certificate_an_operator_signs_records_the_operator_as_its_requester,
+    a_revocation_is_audited_in_its_own_transaction_and_does_not_happen_without_its_record,
 );
 
 const AUDIT_PREFIX: &str = "AUDIT#";
@@ -119,4 +120,20 @@ async fn a_certificate_an_operator_signs_records_the_operator_as_its_requester(b
     assert_eq!(signed.requested_by.as_deref(), Some("operator-key-id"));
     let stored = b.pki().certificates_named(Channel::Puppet, "node.example.com").await.unwrap();
     assert_eq!(stored.iter().map(|c| c.requested_by.as_deref()).collect::<Vec<_>>(), vec![Some("operator-key-id")]);
+}
+
+async fn a_revocation_is_audited_in_its_own_transaction_and_does_not_happen_without_its_record(b: Backend) {
+    for name in ["kept.example.com", "revoked.example.com"] {
+        b.ca().submit(&certname(name), &csr(name).1).await.unwrap();
+        b.ca().sign(&certname(name), None, "operator").await.unwrap();
+    }
+    let refused = refusing_ca(&b, false).revoke(&certname("kept.example.com"), None, "operator").await;
+    assert!(refused.is_err(), "{refused:?}");
+    let kept = b.pki().certificates_named(Channel::Puppet, "kept.example.com").await.unwrap();
+    assert!(kept.iter().all(|c| c.revoked_at.is_none()), "{kept:?}");
+
+    refusing_ca(&b, true).revoke(&certname("revoked.example.com"), Some("key compromise".into()), "operator").await.unwrap();
+    let trail = b.ca().audit_trail(100).await.unwrap();
+    let recorded = trail.iter().any(|op| op.kind == OperationKind::Revoke && op.certname.as_deref() == Some("revoked.example.com") && op.status == Outcome::Success);
+    assert!(recorded, "{trail:?}");
 }

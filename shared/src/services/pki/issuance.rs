@@ -3,6 +3,7 @@
 //! take with a CSR's key, committing their own writes atomically with the certificate.
 
 use super::authorities::Signing;
+use super::counts::{self, Delta};
 use super::records::{item, AuthorityRecord, AuthorityStatus, CertStatus, CertificateRecord, Channel};
 use super::{now, rfc3339, Pki};
 use crate::error::{Error, Result};
@@ -38,6 +39,9 @@ pub struct IssueRequest {
 pub struct Provenance {
     pub channel: Channel,
     pub requested_by: Option<String>,
+    /// The certificate answers a pending Puppet request: the issuer's pending count drops in
+    /// the issuance's transaction.
+    pub answers_pending: bool,
 }
 
 /// What an endpoint group certifies for a key it already holds (a verified CSR's).
@@ -129,7 +133,7 @@ impl Pki {
             }
         };
         let leaf = LeafRequest { issuer_id: issuer.id.clone(), template, subject: subject.name, subject_id: Some(subject.id), dns_names, ip_addresses, validity };
-        let provenance = Provenance { channel: Channel::Pki, requested_by: request.requested_by };
+        let provenance = Provenance { channel: Channel::Pki, requested_by: request.requested_by, answers_pending: false };
         let issued = self.sign_and_commit(issuer, leaf, &key, provenance, |_| Ok(Vec::new())).await?;
         Ok(NewCertificate { issued, private_key_pem })
     }
@@ -139,7 +143,7 @@ impl Pki {
     /// a failed condition anywhere is `Error::Conflict` and nothing is written.
     /// The certificate joins the `puppet` channel; [`Pki::issue_in`] names its channel.
     pub async fn issue_for_key(&self, request: LeafRequest, key: &LeafKey, extra: Vec<Write>) -> Result<Issued> {
-        let provenance = Provenance { channel: Channel::Puppet, requested_by: None };
+        let provenance = Provenance { channel: Channel::Puppet, requested_by: None, answers_pending: false };
         self.issue_in(provenance, request, key, move |_| Ok(extra)).await
     }
 
@@ -186,6 +190,7 @@ impl Pki {
             not_after: now + request.validity,
         };
         let cert = leaf::issue(&profile, key, &signing.issuer())?;
+        let answers_pending = provenance.answers_pending;
         let record = CertificateRecord {
             id: super::new_id(),
             serial_number: cert.serial.to_hex(),
@@ -209,7 +214,8 @@ impl Pki {
         };
         let mut writes = certificate_writes(&record)?;
         writes.extend(extra(&record)?);
-        self.ports.store.transact(writes).await?;
+        let counted = Delta { signed: 1, pending: if answers_pending { -1 } else { 0 }, revoked: 0 };
+        counts::commit_counted(self.ports.store.as_ref(), &record.issuer_id, counted, writes).await?;
         Ok(Issued { record, cert, chain })
     }
 }

@@ -15,11 +15,13 @@
 //! | CRL state ([`CrlState`]) | `CRLSTATE#<authorityId>` | `CRL` | — | — |
 //! | CA certificate under its parent ([`CaCertRecord`]) | `CACERT#<authorityId>` | `<serialHex>` | — | — |
 //! | authority client token | `AUTHTOKEN#<token>` | `TOKEN` | — | — |
+//! | counts ([`counts::CaCounts`]) | `CACOUNT#<authorityId>` | `COUNT` | — | — |
 //!
 //! Ids are UUIDv7, so every `GSI1SK` and `CN#` sort key lists in creation order. A certificate,
 //! its serial item, its common-name pointer (and any caller-supplied writes, see
 //! [`Pki::issue_for_key`]) are one transaction; so are a revocation and its `REVOKED#` entry,
-//! which carries a TTL one day past the certificate's `notAfter`. The CRL state is updated
+//! which carries a TTL one day past the certificate's `notAfter`; both move the issuer's
+//! counter in their transaction ([`counts`]). The CRL state is updated
 //! with a version condition, so CRL numbers strictly increase under concurrent publishers.
 //! Published CRLs are the blobs `crl/<authorityId>.crl` (DER, `application/pkix-crl`), found
 //! by relying parties at `<CRL_BASE_URL>/crl/<authorityId>.crl`, every authority's default
@@ -30,6 +32,7 @@
 //! [`CertificateRecord::channel`] assigns to the channel asked for.
 
 mod authorities;
+pub mod counts;
 pub mod cpu;
 mod crl;
 mod inventory;

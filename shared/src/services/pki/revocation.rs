@@ -1,6 +1,8 @@
 //! Revocation (seed 004 §4.1): the certificate turns REVOKED and its serial joins the issuer's
-//! revocation list in one transaction; a CRL publication job follows.
+//! revocation list in one transaction, which also counts it ([`super::counts`]); a CRL
+//! publication job follows.
 
+use super::counts::{self, Delta};
 use super::records::{decode, item, CertStatus, CertificateRecord, RevokedRecord};
 use super::{now, Pki};
 use crate::error::{Error, Result};
@@ -20,6 +22,12 @@ impl Pki {
 
     /// [`Pki::revoke`], recording the id of the acting key as `revoked_by`.
     pub async fn revoke_by(&self, cert_id: &str, reason: RevocationReason, comment: Option<String>, revoked_by: Option<String>) -> Result<CertificateRecord> {
+        self.revoke_with(cert_id, reason, comment, revoked_by, Vec::new()).await
+    }
+
+    /// [`Pki::revoke_by`], committing `extra` (an audit record, say) in the revocation's
+    /// transaction: neither is stored without the other.
+    pub async fn revoke_with(&self, cert_id: &str, reason: RevocationReason, comment: Option<String>, revoked_by: Option<String>, extra: Vec<Write>) -> Result<CertificateRecord> {
         let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
             return Err(Error::validation(format!("comment must be at most {MAX_COMMENT} characters")));
@@ -44,11 +52,13 @@ impl Pki {
         cert.version = stored.version + 1;
         let mut listed = item(format!("REVOKED#{}", record.issuer_id), &record.serial_number, None, &entry)?;
         listed.expires_at = Some((record.not_after + time::Duration::days(1)).unix_timestamp());
-        let writes = vec![
+        let mut writes = vec![
             Write::Put { item: cert, condition: Condition::Version(stored.version) },
             Write::Put { item: listed, condition: Condition::Absent },
         ];
-        self.ports.store.transact(writes).await.map_err(|e| if matches!(e, Error::Conflict(_)) { already() } else { e })?;
+        writes.extend(extra);
+        let counted = Delta { revoked: 1, ..Delta::default() };
+        counts::commit_counted(self.ports.store.as_ref(), &record.issuer_id, counted, writes).await.map_err(|e| if matches!(e, Error::Conflict(_)) { already() } else { e })?;
         self.request_crl(&record.issuer_id).await;
         Ok(record)
     }

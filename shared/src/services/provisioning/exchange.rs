@@ -130,7 +130,7 @@ impl Provisioning {
             validity: agent_validity(&issuer, self.config.agent_cert_validity_days),
         };
         record.used_at = Some(crate::services::pki::now());
-        let provenance = Provenance { channel: Channel::Agent, requested_by: Some(record.key_prefix.clone()) };
+        let provenance = Provenance { channel: Channel::Agent, requested_by: Some(record.key_prefix.clone()), answers_pending: false };
         let consume = |cert: &crate::services::pki::CertificateRecord| -> Result<Vec<Write>> {
             let used = ProvisionKeyRecord { certificate_id: Some(cert.id.clone()), ..record.clone() };
             let item = encode(&used, claimed.pk.trim_start_matches("PKEY#"), ProvisionKeyState::Used, claimed.version + 1)?;

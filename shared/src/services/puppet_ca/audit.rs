@@ -1,7 +1,7 @@
 //! The audit trail: every operation (type, certname, actor, time, outcome) appended under
 //! the partition of its day, `AUDIT#ca#<yyyy-mm-dd>` (UTC), newest last. A successful sign,
-//! reject, submit or withdrawal is recorded by a write in the transaction that makes it
-//! ([`PuppetCa::audit_write`], [`PuppetCa::committed`]), so the trail never misses an
+//! reject, submit, withdrawal or revocation is recorded by a write in the transaction that
+//! makes it ([`PuppetCa::audit_write`], [`PuppetCa::committed`]), so the trail never misses an
 //! operation that happened nor shows one that did not; failures are appended after. Seed 001's
 //! `last_operation` is the newest of today's or, failing that, yesterday's. Failures of
 //! anonymous callers (Puppet agents, and autosign acting on their requests) are logged, not

@@ -2,7 +2,7 @@
 //! API asked for it (seed 001 `GET /api/v1/ca/certificates[/{certname}]`), and revocation
 //! (`DELETE /api/v1/ca/certificates/{certname}`).
 
-use super::audit::OperationKind;
+use super::audit::{Audit, OperationKind};
 use super::listing::{Pattern, SortOrder, Window};
 use super::requests::checked_reason;
 use super::{codes, now, unavailable, PuppetCa};
@@ -126,8 +126,9 @@ impl PuppetCa {
     pub async fn revoke_in(&self, name: impl Into<ListedName>, channel: Option<Channel>, reason: Option<String>, actor: &str) -> Result<Revoked> {
         let name = name.into();
         let reason = checked_reason(reason)?.unwrap_or_else(|| "unspecified".into());
-        let result = self.revoke_all(&name, channel, &reason, actor).await;
-        self.audited(OperationKind::Revoke, name.certname().as_ref(), actor, Some(&reason), result).await
+        let audit = Audit::success(OperationKind::Revoke, name.certname().as_ref(), actor, Some(&reason));
+        let result = self.revoke_all(&name, channel, &reason, actor, &audit).await;
+        self.committed(audit, result).await
     }
 
     /// The CA's certificates listed under `name` in `channel`, or in the one channel that has
@@ -143,7 +144,9 @@ impl PuppetCa {
         Ok(all)
     }
 
-    async fn revoke_all(&self, name: &ListedName, channel: Option<Channel>, reason: &str, actor: &str) -> Result<Revoked> {
+    /// Revokes each unrevoked certificate in its own transaction; the first that commits
+    /// carries `audit`, so the trail records the revocation if and only if one happened.
+    async fn revoke_all(&self, name: &ListedName, channel: Option<Channel>, reason: &str, actor: &str, audit: &Audit) -> Result<Revoked> {
         let all = self.resolved(name, channel).await?;
         if all.is_empty() {
             return Err(cert_not_found(name));
@@ -151,7 +154,8 @@ impl PuppetCa {
         let code = RevocationReason::parse(reason).unwrap_or(RevocationReason::Unspecified);
         let mut revoked = Vec::new();
         for cert in all.iter().filter(|c| c.status != CertStatus::Revoked) {
-            match self.pki.revoke_by(&cert.id, code, Some(reason.to_owned()), Some(actor.to_owned())).await {
+            let extra = if revoked.is_empty() { vec![audit.write()?] } else { Vec::new() };
+            match self.pki.revoke_with(&cert.id, code, Some(reason.to_owned()), Some(actor.to_owned()), extra).await {
                 Ok(record) => revoked.push(record),
                 Err(Error::Conflict(_)) => {}
                 Err(e) => return Err(unavailable(e)),
@@ -171,15 +175,9 @@ impl PuppetCa {
         Ok(self.issued(Some(Channel::Puppet), Some(certname.as_str())).await?.iter().any(|c| c.effective_status(now) == CertStatus::Valid))
     }
 
-    /// Seed 001 `signed_certificates`: the CA's certificates that are neither revoked nor expired.
-    pub(super) async fn valid_count(&self) -> Result<usize> {
-        let now = now();
-        Ok(self.issued(None, None).await?.iter().filter(|c| c.effective_status(now) == CertStatus::Valid).count())
-    }
-
     /// The CA's certificates, oldest first: of `channel` only or of all, listed under `name`
     /// only or under any name.
-    async fn issued(&self, channel: Option<Channel>, name: Option<&str>) -> Result<Vec<CertificateRecord>> {
+    pub(super) async fn issued(&self, channel: Option<Channel>, name: Option<&str>) -> Result<Vec<CertificateRecord>> {
         let issuer_id = self.authority_id().await?;
         if let Some(name) = name {
             let mut all = match channel {

@@ -24,10 +24,13 @@
 //! request, one certificate is issued and the other caller gets `CERT_ALREADY_SIGNED`.
 //! Certificates themselves live in the PKI inventory (`CERT#`, `CN#<certname>`). Every
 //! operation (type, certname, actor, time, outcome) but the failures of anonymous callers is
-//! appended under the partition of its day.
+//! appended under the partition of its day. The numbers status shows come from the CA
+//! authority's counter (`CACOUNT#<authorityId>`, see `counting`), moved in each of these
+//! transactions.
 
 mod audit;
 mod certificates;
+mod counting;
 mod details;
 mod listing;
 mod requests;

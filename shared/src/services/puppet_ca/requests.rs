@@ -230,7 +230,7 @@ impl PuppetCa {
             None => (Condition::Absent, 1),
         };
         let stored = Write::Put { item: encode(&record, CsrState::Pending, version)?, condition };
-        match self.ports.store.transact(vec![stored, audit.write()?]).await {
+        match self.commit_pending(1, vec![stored, audit.write()?]).await {
             Err(Error::Conflict(_)) => Err(Error::Conflict(format!("the certificate request of {certname} changed meanwhile")).with_code(codes::INVALID_OPERATION)),
             other => other.map(|()| (record, true)),
         }
@@ -251,7 +251,7 @@ impl PuppetCa {
         let result = async {
             let (item, _) = self.pending_item(certname).await.map_err(|_| csr_not_found(certname))?;
             let withdrawn = Write::Delete { pk: item.pk.clone(), sk: SK.to_owned(), condition: Condition::Version(item.version) };
-            self.ports.store.transact(vec![withdrawn, audit.write()?]).await.map_err(|e| match e {
+            self.commit_pending(-1, vec![withdrawn, audit.write()?]).await.map_err(|e| match e {
                 Error::Conflict(_) => csr_not_found(certname),
                 other => other,
             })
@@ -269,7 +269,7 @@ impl PuppetCa {
             let (item, record) = self.pending_item(certname).await?;
             let rejected = CsrRecord { reason: reason.clone(), decided_at: Some(now()), status: CsrState::Rejected, ..record };
             let transition = Write::Put { item: encode(&rejected, CsrState::Rejected, item.version + 1)?, condition: Condition::Version(item.version) };
-            match self.ports.store.transact(vec![transition, audit.write()?]).await {
+            match self.commit_pending(-1, vec![transition, audit.write()?]).await {
                 Err(Error::Conflict(_)) => Err(self.after_conflict(certname).await),
                 other => other.map(|()| rejected),
             }
@@ -296,13 +296,8 @@ impl PuppetCa {
         Ok(query.window.apply(found))
     }
 
-    /// How many requests wait for a decision.
-    pub(super) async fn pending_count(&self) -> Result<usize> {
-        Ok(self.requests_in(CsrState::Pending).await?.len())
-    }
-
     /// The requests in `state`, read from that state's GSI1 partition and from the legacy one.
-    async fn requests_in(&self, state: CsrState) -> Result<Vec<CsrRecord>> {
+    pub(super) async fn requests_in(&self, state: CsrState) -> Result<Vec<CsrRecord>> {
         let mut all = self.indexed_in(index_pk(state), state).await?;
         all.extend(self.indexed_in(LEGACY_INDEX_PK.to_owned(), state).await?);
         Ok(all)

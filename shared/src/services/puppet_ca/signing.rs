@@ -120,7 +120,7 @@ impl PuppetCa {
         let signed = CsrRecord { decided_at: Some(now()), status: CsrState::Signed, ..csr };
         let transition = Write::Put { item: encode(&signed, CsrState::Signed, item.version + 1)?, condition: Condition::Version(item.version) };
         let writes: Vec<Write> = std::iter::once(transition).chain(extra).collect();
-        let provenance = Provenance { channel: Channel::Puppet, requested_by: Some(actor.to_owned()) };
+        let provenance = Provenance { channel: Channel::Puppet, requested_by: Some(actor.to_owned()), answers_pending: true };
         match self.pki.issue_in(provenance, request, &key, move |_| Ok(writes)).await {
             Ok(issued) => Ok(issued.record),
             Err(Error::Conflict(_)) => Err(self.after_conflict(certname).await),

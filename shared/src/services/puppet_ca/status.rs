@@ -47,7 +47,8 @@ pub struct CaStatus {
     /// The CA's authority, when it exists (its certificate's dates).
     pub ca: Option<AuthorityRecord>,
     pub pending_requests: usize,
-    /// The CA's certificates that are neither revoked nor expired.
+    /// The CA's certificates that are not revoked, from its counter (expired ones included:
+    /// expiry changes no stored item, so no transaction counts it).
     pub signed_certificates: usize,
     pub last_operation: Option<Operation>,
 }
@@ -64,7 +65,8 @@ pub struct Renewed {
 }
 
 impl PuppetCa {
-    /// The CA's health and counts. An unknown CA or silent key custody is `running: false`,
+    /// The CA's health and counts, the counts read from its counter (one item read, see
+    /// `counting`), never from the inventory. An unknown CA or silent key custody is `running: false`,
     /// not an error; a store failure is a 503.
     pub async fn status(&self) -> Result<CaStatus> {
         let ca = match self.authority().await {
@@ -78,13 +80,13 @@ impl PuppetCa {
                 None => Ok(false),
             }
         };
-        let signed = async {
+        let counted = async {
             match &ca {
-                Some(_) => self.valid_count().await,
-                None => Ok(0),
+                Some(_) => self.counts().await.map(|c| (c.pending as usize, c.signed.saturating_sub(c.revoked) as usize)),
+                None => Ok((self.pending_count().await?, 0)),
             }
         };
-        let (running, pending_requests, signed_certificates, last_operation) = tokio::try_join!(running, self.pending_count(), signed, self.last_operation())?;
+        let (running, (pending_requests, signed_certificates), last_operation) = tokio::try_join!(running, counted, self.last_operation())?;
         Ok(CaStatus { running, ca, pending_requests, signed_certificates, last_operation })
     }
 

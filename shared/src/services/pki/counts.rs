@@ -1,0 +1,131 @@
+//! Per-authority counters, `CACOUNT#<authorityId>` / `COUNT` (versioned): pending Puppet
+//! requests, certificates signed and certificates revoked, so the Puppet CA's status reads
+//! its numbers with one `GetItem` instead of scanning requests and inventory.
+//!
+//! Every write that changes a number changes the counter in the same transaction
+//! ([`commit_counted`]): issuance (pki-api, agent provisioning, Puppet signing and autosign),
+//! revocation, and a Puppet request's submission, withdrawal or rejection. The counter is
+//! conditioned on the version read; a transaction that fails because another writer moved
+//! the counter meanwhile is committed again over a fresh read (the signature is not made
+//! again). While no counter exists (a deployment older than counters), writers leave it
+//! absent — conditioning on that absence — and the first read builds it by a recount
+//! ([`store_recount`]). Pending requests that expire by store TTL never decrement it, so
+//! readers recount pending requests when the counter says the cap is reached or when the
+//! pending count is older than [`PENDING_RECOUNT_AFTER`].
+
+use crate::error::{Error, Result};
+use crate::ports::{Condition, Item, Store, Write};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+const SK: &str = "COUNT";
+/// How many times a transaction is committed at most while it loses the counter to concurrent
+/// writers: each round one of them wins, so a burst of that many concurrent writes (40
+/// anonymous submissions, say) all commit.
+const COMMIT_ATTEMPTS: u32 = 48;
+/// How old a pending count may be before a reader recounts the pending requests.
+pub const PENDING_RECOUNT_AFTER: time::Duration = time::Duration::minutes(10);
+
+/// An authority's counts (the counter item's `data`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaCounts {
+    /// Puppet requests waiting for a decision (expired ones included until recounted).
+    pub pending: u64,
+    /// Certificates the authority signed, revoked ones included.
+    pub signed: u64,
+    /// Certificates the authority signed that are revoked.
+    pub revoked: u64,
+    /// When the pending requests were last counted rather than incremented.
+    #[serde(with = "time::serde::rfc3339")]
+    pub pending_counted_at: OffsetDateTime,
+}
+
+/// A change of an authority's counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    pub pending: i64,
+    pub signed: i64,
+    pub revoked: i64,
+}
+
+impl Delta {
+    /// One more (`1`) or one fewer (`-1`) pending request.
+    pub fn pending(by: i64) -> Self {
+        Delta { pending: by, ..Delta::default() }
+    }
+}
+
+fn pk(authority_id: &str) -> String {
+    format!("CACOUNT#{authority_id}")
+}
+
+fn apply(count: u64, by: i64) -> u64 {
+    count.saturating_add_signed(by)
+}
+
+/// The stored counter of `authority_id` and its version, if it was ever built.
+pub async fn read(store: &dyn Store, authority_id: &str) -> Result<Option<(u64, CaCounts)>> {
+    let Some(item) = store.get(&pk(authority_id), SK).await? else { return Ok(None) };
+    let counts = serde_json::from_value(item.data).map_err(|e| Error::internal(format!("corrupt counter of authority {authority_id}: {e}")))?;
+    Ok(Some((item.version, counts)))
+}
+
+/// The write moving the counter `read` by `delta`: a versioned put, or a check that it is
+/// still absent.
+fn counter_write(authority_id: &str, read: &Option<(u64, CaCounts)>, delta: Delta) -> Result<Write> {
+    let Some((version, counts)) = read else {
+        return Ok(Write::Check { pk: pk(authority_id), sk: SK.to_owned(), condition: Condition::Absent });
+    };
+    let moved = CaCounts {
+        pending: apply(counts.pending, delta.pending),
+        signed: apply(counts.signed, delta.signed),
+        revoked: apply(counts.revoked, delta.revoked),
+        pending_counted_at: counts.pending_counted_at,
+    };
+    Ok(Write::Put { item: item(authority_id, &moved, version + 1)?, condition: Condition::Version(*version) })
+}
+
+fn item(authority_id: &str, counts: &CaCounts, version: u64) -> Result<Item> {
+    let mut item = Item::new(pk(authority_id), SK, serde_json::to_value(counts).map_err(Error::internal)?);
+    item.version = version;
+    Ok(item)
+}
+
+/// Commits `writes` with the counter of `authority_id` moved by `delta`, in one transaction.
+/// A conflict is committed again (up to [`COMMIT_ATTEMPTS`] times, after a random pause of
+/// up to 4 ms per attempt, 40 ms at most) when the counter's version moved since it was read, so the conflict may be the
+/// counter's; otherwise, or once attempts run out, it is returned as it is.
+pub async fn commit_counted(store: &dyn Store, authority_id: &str, delta: Delta, writes: Vec<Write>) -> Result<()> {
+    let mut current = read(store, authority_id).await?;
+    for attempt in 1..=COMMIT_ATTEMPTS {
+        let mut all = writes.clone();
+        all.push(counter_write(authority_id, &current, delta)?);
+        match store.transact(all).await {
+            Err(Error::Conflict(e)) if attempt < COMMIT_ATTEMPTS => {
+                let now = read(store, authority_id).await?;
+                if now.as_ref().map(|(v, _)| *v) == current.as_ref().map(|(v, _)| *v) {
+                    return Err(Error::Conflict(e));
+                }
+                current = now;
+                tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(1..=4 * u64::from(attempt.min(10))))).await;
+            }
+            other => return other,
+        }
+    }
+    Err(Error::Unavailable(format!("the counter of authority {authority_id} is too busy; retry")))
+}
+
+/// Stores `counts`, recounted by the caller, over the counter read at `version` (`None`: no
+/// counter yet). A concurrent writer wins: `counts` is then not stored, and `false` returned.
+pub async fn store_recount(store: &dyn Store, authority_id: &str, version: Option<u64>, counts: &CaCounts) -> Result<bool> {
+    let (condition, next) = match version {
+        Some(v) => (Condition::Version(v), v + 1),
+        None => (Condition::Absent, 1),
+    };
+    match store.put(item(authority_id, counts, next)?, condition).await {
+        Ok(()) => Ok(true),
+        Err(Error::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
