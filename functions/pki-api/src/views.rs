@@ -45,6 +45,7 @@ pub fn authority(a: &AuthorityRecord, crl_url: &str) -> Result<Value> {
             "reason": r.reason,
             "comment": r.comment,
             "serialNumbers": r.serial_numbers,
+            "revokedBy": r.revoked_by,
         })),
     }))
 }

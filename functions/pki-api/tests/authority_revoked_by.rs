@@ -20,4 +20,6 @@ async fn revoked_by(env: Env) {
     let stored = env.pki().get_authority(id(&int)).await.unwrap();
     let revocation = stored.revocation.expect("a revocation");
     assert_eq!(revocation.revoked_by.as_deref(), Some(operator.as_str()));
+    let shown = env.get(&format!("/api/v1/authorities/{}", id(&int))).await.json();
+    assert_eq!(shown["revocation"]["revokedBy"], operator.as_str(), "the authority view names who revoked it: {shown}");
 }

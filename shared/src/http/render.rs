@@ -136,9 +136,30 @@ fn certname_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/api/v1/ca/")?;
     let mut parts = rest.split('/');
     match (parts.next(), parts.next()) {
-        (Some("sign" | "reject" | "certificates"), Some(name)) if !name.is_empty() => Some(name.to_owned()),
+        (Some("sign" | "reject" | "certificates"), Some(name)) if !name.is_empty() => Some(percent_decoded(name)),
         _ => None,
     }
+}
+
+/// A path segment with its `%XX` escapes undone (lossily, as UTF-8), as the router sees it.
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn default_code(format: ErrorFormat, status: StatusCode) -> &'static str {
@@ -327,6 +348,8 @@ mod tests {
     fn puppet_errors_name_the_certname_from_the_path() {
         assert_eq!(certname_of("/api/v1/ca/sign/web01.example"), Some("web01.example".into()));
         assert_eq!(certname_of("/api/v1/ca/status"), None);
+        assert_eq!(certname_of("/api/v1/ca/certificates/Web%20Server%2001"), Some("Web Server 01".into()));
+        assert_eq!(certname_of("/api/v1/ca/certificates/100%"), Some("100%".into()));
         let ctx = Context { certname: Some("web01".into()), ..Context::default() };
         let v = body(ErrorFormat::PuppetCa, &failure(StatusCode::FORBIDDEN), &ctx);
         assert_eq!((v["code"].as_str(), v["details"]["certname"].as_str()), (Some("PERMISSION_DENIED"), Some("web01")));
