@@ -136,8 +136,18 @@ fn certname_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/api/v1/ca/")?;
     let mut parts = rest.split('/');
     match (parts.next(), parts.next()) {
-        (Some("sign" | "reject" | "certificates"), Some(name)) if !name.is_empty() => Some(percent_decoded(name)),
+        (Some("sign" | "reject" | "certificates"), Some(name)) if !name.is_empty() => Some(shown_name(name)),
         _ => None,
+    }
+}
+
+/// The name as the route saw it (percent-decoded), unless that would echo control characters.
+fn shown_name(segment: &str) -> String {
+    let decoded = percent_decoded(segment);
+    if decoded.chars().any(char::is_control) {
+        segment.to_owned()
+    } else {
+        decoded
     }
 }
 
@@ -350,6 +360,7 @@ mod tests {
         assert_eq!(certname_of("/api/v1/ca/status"), None);
         assert_eq!(certname_of("/api/v1/ca/certificates/Web%20Server%2001"), Some("Web Server 01".into()));
         assert_eq!(certname_of("/api/v1/ca/certificates/100%"), Some("100%".into()));
+        assert_eq!(certname_of("/api/v1/ca/certificates/Not%07Valid"), Some("Not%07Valid".into()), "no control character is echoed");
         let ctx = Context { certname: Some("web01".into()), ..Context::default() };
         let v = body(ErrorFormat::PuppetCa, &failure(StatusCode::FORBIDDEN), &ctx);
         assert_eq!((v["code"].as_str(), v["details"]["certname"].as_str()), (Some("PERMISSION_DENIED"), Some("web01")));
