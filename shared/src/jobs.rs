@@ -38,6 +38,14 @@ impl Job {
     }
 }
 
+/// An EventBridge scheduled event: `{"source": "aws.events", "detail-type": "Scheduled Event", ...}`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ScheduledEvent {
+    pub source: String,
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+}
+
 /// Processes one message body; must be idempotent (delivery is at-least-once).
 #[async_trait]
 pub trait JobHandler: Send + Sync {

@@ -1,30 +1,9 @@
 //! The set of ports a function or `serve` runs on, chosen once at start from [`Config`].
 
-use crate::ports::{Blobs, KeyCustody, MacKey, Queue, Store, TenantDatabases};
 use std::sync::Arc;
 
-/// Every port, behind its narrow trait.
-#[derive(Clone)]
-pub struct Ports {
-    pub store: Arc<dyn Store>,
-    pub custody: Arc<dyn KeyCustody>,
-    /// The job queue (CRL publication).
-    pub queue: Arc<dyn Queue>,
-    /// The tenant worker's queue (seed 003); the same in-process queue in `serve`.
-    pub tenant_queue: Arc<dyn Queue>,
-    pub blobs: Arc<dyn Blobs>,
-    /// The confirm-token HMAC key (seed 003).
-    pub mac: Arc<dyn MacKey>,
-    /// The per-tenant databases (seed 003).
-    pub tenant_dbs: Arc<dyn TenantDatabases>,
-}
-
-impl From<crate::adapters::AdapterPorts> for Ports {
-    fn from(p: crate::adapters::AdapterPorts) -> Self {
-        let crate::adapters::AdapterPorts { store, custody, queue, tenant_queue, blobs, mac, tenant_dbs } = p;
-        Ports { store, custody, queue, tenant_queue, blobs, mac, tenant_dbs }
-    }
-}
+/// Every port, behind its narrow trait: what the adapters of the configured backend hand back.
+pub use crate::adapters::AdapterPorts as Ports;
 
 /// Opens the ports the configuration names. The embedded backend also returns its queue, which
 /// `serve` drains in-process; on AWS, SQS triggers the worker functions instead.

@@ -13,13 +13,7 @@ use trustplane_core::jobs::{Job, JobHandler};
 use trustplane_core::services::pki::{CrlOutcome, Pki};
 use trustplane_core::{Error, Result};
 
-/// An EventBridge scheduled event: `{"source": "aws.events", "detail-type": "Scheduled Event", ...}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct ScheduledEvent {
-    pub source: String,
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-}
+pub use trustplane_core::jobs::ScheduledEvent;
 
 /// What the function is invoked with.
 #[derive(Clone, Debug, Deserialize)]

@@ -11,13 +11,7 @@ use trustplane_core::jobs::{process_sqs_batch, Job, JobHandler};
 use trustplane_core::services::tenants::{parse_id, Tenants};
 use trustplane_core::{Error, Result};
 
-/// An EventBridge scheduled event.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct ScheduledEvent {
-    pub source: String,
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-}
+pub use trustplane_core::jobs::ScheduledEvent;
 
 /// What the function is invoked with.
 #[derive(Clone, Debug, Deserialize)]

@@ -9,9 +9,8 @@ pub mod webhook;
 use crate::ports::{Blobs, KeyCustody, MacKey, Queue, Store, TenantDatabases};
 use std::sync::Arc;
 
-/// What a backend's adapters hand back: one implementation of every port. `wiring` assembles
-/// its `Ports` from these (`impl From<AdapterPorts> for wiring::Ports`), so nothing here
-/// depends on `wiring`.
+/// What a backend's adapters hand back: one implementation of every port. `wiring` re-exports
+/// it as `Ports` and chooses the backend, so nothing here depends on `wiring`.
 #[derive(Clone)]
 pub struct AdapterPorts {
     pub store: Arc<dyn Store>,
