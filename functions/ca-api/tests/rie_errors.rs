@@ -37,31 +37,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// An API Gateway HTTP API (payload 2.0) event with the admin key and, for a body, its
-/// Content-Type and Content-Length as the gateway passes them on.
+/// The event of one request with the admin key (see `testkit::keyed_event`).
 fn event(method: &str, path: &str, key: &str, content_type: Option<&str>, body: Option<&str>) -> String {
-    let mut headers = json!({ "host": "api.example.com", "x-api-key": key });
-    if let Some(content_type) = content_type {
-        headers["content-type"] = json!(content_type);
-    }
-    if let Some(body) = body {
-        headers["content-length"] = json!(body.len().to_string());
-    }
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "test" },
-            "requestId": "rie-ca-errors", "routeKey": "$default", "stage": "$default", "time": "31/Jan/2026:14:40:00 +0000", "timeEpoch": 1769870400000u64,
-        },
-        "body": body,
-        "isBase64Encoded": false,
-    })
-    .to_string()
+    trustplane_core::testkit::keyed_event(method, path, key, content_type, body)
 }
 
 /// Asserts a seed 001 error body and returns it without its (time-dependent) timestamp.

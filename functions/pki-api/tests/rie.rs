@@ -15,21 +15,7 @@ fn event(method: &str, path: &str, key: &str, accept: &str, body: Option<Value>)
     if body.is_some() {
         headers["content-type"] = json!("application/json");
     }
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "test" },
-            "requestId": "rie-pki", "routeKey": "$default", "stage": "$default", "time": "31/Jan/2026:14:40:00 +0000", "timeEpoch": 1769870400000u64,
-        },
-        "body": body.map(|b| b.to_string()),
-        "isBase64Encoded": false,
-    })
-    .to_string()
+    trustplane_core::testkit::api_gateway_event(method, path, headers, body.map(|b| b.to_string()).as_deref())
 }
 
 fn body_json(reply: &Value) -> Value {

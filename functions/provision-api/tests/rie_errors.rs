@@ -4,7 +4,7 @@
 
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use support::Backend;
 use trustplane_core::http::AppState;
 use trustplane_core::testkit::{moto, replay_raw_in_process, replay_raw_through_rie, rie::Rie, RawAnswer};
@@ -31,31 +31,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// An API Gateway HTTP API (payload 2.0) event with the admin key and, for a body, its
-/// Content-Type and Content-Length as the gateway passes them on.
+/// The event of one request with the admin key (see `testkit::keyed_event`).
 fn event(method: &str, path: &str, key: &str, content_type: Option<&str>, body: Option<&str>) -> String {
-    let mut headers = json!({ "host": "api.example.com", "x-api-key": key });
-    if let Some(content_type) = content_type {
-        headers["content-type"] = json!(content_type);
-    }
-    if let Some(body) = body {
-        headers["content-length"] = json!(body.len().to_string());
-    }
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "test" },
-            "requestId": "rie-provision-errors", "routeKey": "$default", "stage": "$default", "time": "31/Jan/2026:14:40:00 +0000", "timeEpoch": 1769870400000u64,
-        },
-        "body": body,
-        "isBase64Encoded": false,
-    })
-    .to_string()
+    trustplane_core::testkit::keyed_event(method, path, key, content_type, body)
 }
 
 /// Asserts a seed 000 error, `{"error": "<message>"}` with no other key, and returns it.

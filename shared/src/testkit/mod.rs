@@ -88,6 +88,40 @@ pub fn embed_in_event_body(s: &str) -> String {
     twice[1..twice.len() - 1].to_owned()
 }
 
+/// An API Gateway HTTP API (payload 2.0) event for `method path` with `headers` (a JSON object)
+/// and an optional body, as the gateway hands it to a function.
+pub fn api_gateway_event(method: &str, path: &str, headers: serde_json::Value, body: Option<&str>) -> String {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "test" },
+            "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": "$default", "stage": "$default",
+            "time": "31/Jan/2026:14:40:00 +0000", "timeEpoch": 1769870400000u64,
+        },
+        "body": body,
+        "isBase64Encoded": false,
+    })
+    .to_string()
+}
+
+/// [`api_gateway_event`] with an `X-API-Key` and, for a body, its Content-Type and
+/// Content-Length as the gateway passes them on.
+pub fn keyed_event(method: &str, path: &str, key: &str, content_type: Option<&str>, body: Option<&str>) -> String {
+    let mut headers = serde_json::json!({ "host": "api.example.com", "x-api-key": key });
+    if let Some(content_type) = content_type {
+        headers["content-type"] = serde_json::json!(content_type);
+    }
+    if let Some(body) = body {
+        headers["content-length"] = serde_json::json!(body.len().to_string());
+    }
+    api_gateway_event(method, path, headers, body)
+}
+
 /// A fixture's answer: status and JSON body (`Null` when the body is empty or not JSON).
 pub type Answer = (u16, serde_json::Value);
 
