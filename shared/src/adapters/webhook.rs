@@ -4,7 +4,8 @@ use crate::error::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
@@ -18,23 +19,19 @@ pub trait WebhookSink: Send + Sync {
     async fn deliver(&self, body: Vec<u8>, headers: Vec<(&'static str, String)>) -> Result<()>;
 }
 
-/// POSTs to one configured URL.
+/// POSTs to one configured URL through one client, built once (its TLS roots read once).
 pub struct HttpWebhook {
     url: http::Uri,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl HttpWebhook {
-    /// A sink for `url` (`http://` or `https://`).
+    /// A sink for `url` (`http://` or `https://`, the latter verified against this machine's roots).
     pub fn new(url: &str) -> Result<Self> {
         let url: http::Uri = url.parse().map_err(|e| Error::validation(format!("webhook URL: {e}")))?;
-        Ok(HttpWebhook { url })
+        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots().map_err(Error::internal)?.https_or_http().enable_http1().build();
+        Ok(HttpWebhook { url, client: Client::builder(TokioExecutor::new()).build(connector) })
     }
-}
-
-async fn send<C: Connect + Clone + Send + Sync + 'static>(connector: C, request: http::Request<Full<Bytes>>) -> Result<http::StatusCode> {
-    let client = Client::builder(TokioExecutor::new()).build::<_, Full<Bytes>>(connector);
-    let response = client.request(request).await.map_err(|e| Error::Unavailable(format!("webhook: {e}")))?;
-    Ok(response.status())
 }
 
 #[async_trait]
@@ -47,15 +44,7 @@ impl WebhookSink for HttpWebhook {
             request = request.header(name, value);
         }
         let request = request.body(Full::new(Bytes::from(body))).map_err(Error::internal)?;
-        let exchange = async {
-            match self.url.scheme_str() {
-                Some("https") => {
-                    let builder = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots().map_err(Error::internal)?;
-                    send(builder.https_only().enable_http1().build(), request).await
-                }
-                _ => send(HttpConnector::new(), request).await,
-            }
-        };
+        let exchange = async { self.client.request(request).await.map(|r| r.status()).map_err(|e| Error::Unavailable(format!("webhook: {e}"))) };
         let status = tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| Error::Unavailable("webhook: timed out".into()))??;
         if status.is_success() {
             Ok(())

@@ -92,9 +92,7 @@ impl Pki {
 }
 
 /// The current time, whole seconds (as X.509 and the seed's timestamps carry it).
-pub(crate) fn now() -> OffsetDateTime {
-    crate::clock::now()
-}
+pub(crate) use crate::clock::now;
 
 /// True if `raw` is a UUID in its canonical hyphenated form (every id this service mints).
 pub(crate) fn is_id(raw: &str) -> bool {

@@ -124,8 +124,4 @@ fn unavailable(e: Error) -> Error {
     }
 }
 
-/// The current time, whole seconds.
-fn now() -> time::OffsetDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
-}
+use crate::clock::now;

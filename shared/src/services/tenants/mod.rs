@@ -32,6 +32,8 @@ pub struct Tenants {
     queue: Arc<dyn Queue>,
     dbs: Arc<dyn TenantDatabases>,
     config: Arc<Config>,
+    /// The configured webhook, built on first use (a worker's cold start), then shared.
+    webhook: Arc<tokio::sync::OnceCell<Option<Webhook>>>,
 }
 
 impl Tenants {
@@ -43,6 +45,7 @@ impl Tenants {
             queue: ports.tenant_queue.clone(),
             dbs: ports.tenant_dbs.clone(),
             config,
+            webhook: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -80,10 +83,7 @@ fn not_found(id: &uuid::Uuid) -> Error {
     Error::NotFound(format!("Provisioning '{id}'"))
 }
 
-/// The current time, whole seconds.
-fn now() -> time::OffsetDateTime {
-    crate::clock::now()
-}
+use crate::clock::now;
 
 /// Parses a provisioning id (a UUID), else 400.
 pub fn parse_id(raw: &str) -> Result<uuid::Uuid> {

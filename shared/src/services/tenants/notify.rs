@@ -65,7 +65,8 @@ impl Tenants {
     /// Delivers the notification of `tenant_id` reaching `status` in `run` (the job's payload);
     /// without a configured webhook it is dropped. Failures are retried by the queue.
     pub async fn notify(&self, tenant_id: &uuid::Uuid, status: &str, run: u32) -> Result<()> {
-        let Some(webhook) = Webhook::from_config(&self.config.tenants)? else { return Ok(()) };
+        let webhook = self.webhook.get_or_try_init(|| async { Webhook::from_config(&self.config.tenants) }).await?;
+        let Some(webhook) = webhook else { return Ok(()) };
         let record = self.load(tenant_id).await?.map(|(_, r)| r);
         let stamp = now().format(&time::format_description::well_known::Rfc3339).map_err(crate::Error::internal)?;
         let notification = Notification {
