@@ -51,6 +51,7 @@ const STEPS: &[(To, &str, &str, u16, &str)] = &[
     (To::Ca, "get-crl", "", 200, "BEGIN X509 CRL"),
     (To::Ca, "renew", "", 200, "CA certificate renewal initiated"),
     (To::Ca, "renew-reader-key", "", 403, "PERMISSION_DENIED"),
+    (To::Ca, "create-autosign-token", "", 201, "\"certname_pattern\":\"*.lab.example.com\""),
     (To::Ca, "ca-status", "", 200, "\"type\":\"renew\""),
     (To::Ca, "put-certificate-request", "fixture-pending.example.com", 200, ""),
     (To::Unavailable, "sign", "fixture-pending.example.com", 503, "CA_UNAVAILABLE"),
