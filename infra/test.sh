@@ -142,6 +142,8 @@ export AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 export AWS_LAMBDA_RIE
 export SAM_CLI_TELEMETRY=0
+df -h . | tail -1
 cargo test --workspace --locked "$@"
+du -sh target 2>/dev/null || true
 
 section "All checks passed"
