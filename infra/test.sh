@@ -53,9 +53,9 @@ fi
 "$VENV/bin/sam" --version
 
 # ---------------------------------------------------------------------------
-section "Debian packages (jq for the seed 003 bash client)"
+section "Debian packages (jq for the seed 003 bash client, strace for the durability test)"
 missing=()
-for tool in jq curl openssl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in jq curl openssl strace; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   SUDO=""; [[ "$(id -u)" == 0 ]] || SUDO="sudo"

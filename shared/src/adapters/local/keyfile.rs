@@ -103,7 +103,12 @@ impl KeyCustody for KeyFileCustody {
         validate_key_ref(key_ref)?;
         let path = self.dir.join(key_ref);
         self.signers.lock().unwrap_or_else(|p| p.into_inner()).remove(key_ref);
-        blocking(move || std::fs::remove_file(&path).map_err(|e| Error::internal(format!("cannot remove key file {}: {e}", path.display())))).await
+        blocking(move || {
+            std::fs::remove_file(&path)
+                .and_then(|()| sync_parent_dir(&path))
+                .map_err(|e| Error::internal(format!("cannot remove key file {}: {e}", path.display())))
+        })
+        .await
     }
 }
 

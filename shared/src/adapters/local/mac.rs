@@ -19,14 +19,7 @@ impl KeyFileMac {
     /// Reads the key at `path`, creating it (0600, exclusively) when absent.
     pub fn open(path: &Path) -> Result<Self> {
         if !path.exists() {
-            let mut key = [0u8; 32];
-            rand::Rng::fill(&mut rand::rng(), &mut key);
-            let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
-            match created {
-                Ok(mut file) => file.write_all(&key).and_then(|()| file.sync_all()).map_err(|e| key_err(path, e))?,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(key_err(path, e)),
-            }
+            create(path)?;
         }
         let bytes = std::fs::read(path).map_err(|e| key_err(path, e))?;
         let key = <[u8; 32]>::try_from(bytes.as_slice())
@@ -43,6 +36,27 @@ impl KeyFileMac {
 
 fn key_err(path: &Path, e: std::io::Error) -> Error {
     Error::internal(format!("token key file {}: {e}", path.display()))
+}
+
+/// Writes a fresh key to a temporary file, flushes it, and links it into place only if no
+/// key is there yet; then flushes the directory. A crash leaves either no key or a whole one,
+/// and two processes starting at once end up with the same key.
+fn create(path: &Path) -> Result<()> {
+    let mut key = [0u8; 32];
+    rand::Rng::fill(&mut rand::rng(), &mut key);
+    let temp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut file| file.write_all(&key).and_then(|()| file.sync_all()));
+    let linked = written.and_then(|()| match std::fs::hard_link(&temp, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    });
+    let _ = std::fs::remove_file(&temp);
+    linked.and_then(|()| super::dir::sync_parent_dir(path)).map_err(|e| key_err(path, e))
 }
 
 #[async_trait]
