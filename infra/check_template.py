@@ -98,6 +98,15 @@ def check_kms(name, function):
             specs = set(as_list(equals.get("kms:KeySpec", [])))
             if not specs or not specs <= CA_KEY_SPECS:
                 yield f"{name}: {s.get('Sid')} allows kms:CreateKey without kms:KeySpec limited to {sorted(CA_KEY_SPECS)}"
+        if "kms:PutKeyPolicy" in actions:
+            bypass = s.get("Condition", {}).get("Bool", {}).get("kms:BypassPolicyLockoutSafetyCheck")
+            if str(bypass).lower() != "false":
+                yield f"{name}: {s.get('Sid')} allows kms:PutKeyPolicy without kms:BypassPolicyLockoutSafetyCheck = false"
+            if str(s.get("Condition", {}).get("Null", {}).get("kms:ResourceAliases")).lower() != "true":
+                yield f"{name}: {s.get('Sid')} allows kms:PutKeyPolicy on aliased (in-service) keys"
+    granted = {a for s in statements(function) if s.get("Effect") == "Allow" for a in as_list(s.get("Action", []))}
+    if "kms:CreateKey" in granted and "kms:PutKeyPolicy" not in granted:
+        yield f"{name}: creates CA keys but may not give them their key policy (kms:PutKeyPolicy)"
 
 
 def check_sign_restricted_to_default_issuer(name, function):

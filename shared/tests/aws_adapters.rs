@@ -151,6 +151,37 @@ async fn kms_second_key_for_the_same_owner_is_a_conflict() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn kms_ca_keys_carry_a_policy_that_signs_only_digests_with_the_ca_algorithm() {
+    let (sdk, _, ports) = stack().await;
+    for (algorithm, expected) in [(KeyAlgorithm::EcP384, "ECDSA_SHA_384"), (KeyAlgorithm::Rsa2048, "RSASSA_PKCS1_V1_5_SHA_256")] {
+        let owner = format!("policy-{}", uuid::Uuid::new_v4().simple());
+        let key = ports.custody.create_key(&owner, algorithm).await.unwrap();
+        let kms = aws_sdk_kms::Client::new(&sdk);
+        let out = kms.get_key_policy().key_id(&key.key_ref).policy_name("default").send().await.unwrap();
+        let policy: serde_json::Value = serde_json::from_str(out.policy().unwrap()).unwrap();
+        assert_eq!(policy["Id"], "trustplane-ca-key", "{policy}");
+        let statements = policy["Statement"].as_array().unwrap();
+        let granted: Vec<&str> = statements
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>(),
+                v => v.as_str().into_iter().collect(),
+            })
+            .collect();
+        for forbidden in ["kms:*", "kms:Verify", "kms:CreateGrant", "kms:ReplicateKey", "kms:Decrypt"] {
+            assert!(!granted.contains(&forbidden), "{forbidden} granted: {policy}");
+        }
+        let sign: Vec<&serde_json::Value> = statements.iter().filter(|s| s["Action"] == "kms:Sign").collect();
+        assert_eq!(sign.len(), 1, "{policy}");
+        let only = &sign[0]["Condition"]["StringEquals"];
+        assert_eq!(only["kms:SigningAlgorithm"], expected, "{policy}");
+        assert_eq!(only["kms:MessageType"], "DIGEST", "{policy}");
+        let account = key.key_ref.split(':').nth(4).unwrap();
+        assert_eq!(sign[0]["Principal"]["AWS"], format!("arn:aws:iam::{account}:root"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn dynamodb_conditional_put_on_existing_item_is_a_conflict() {
     let (_, _, ports) = stack().await;
     let item = Item::new("TENANT#1", "META", serde_json::json!({"name": "one"}));

@@ -119,7 +119,8 @@ impl KmsCustody {
 
 #[async_trait]
 impl KeyCustody for KmsCustody {
-    /// KMS `CreateKey` (`SIGN_VERIFY`, the algorithm's key spec, tags), then `CreateAlias`.
+    /// KMS `CreateKey` (`SIGN_VERIFY`, the algorithm's key spec, tags), `PutKeyPolicy`
+    /// ([`ca_key_policy`]), then `CreateAlias`.
     /// The handle's `key_ref` is the key ARN.
     async fn create_key(&self, owner: &str, algorithm: KeyAlgorithm) -> Result<KeyHandle> {
         let out = self
@@ -135,6 +136,12 @@ impl KeyCustody for KmsCustody {
             .map_err(|e| sdk_error("CreateKey", e))?;
         let metadata = out.key_metadata().ok_or_else(|| Error::internal("CreateKey returned no key metadata"))?;
         let arn = metadata.arn().ok_or_else(|| Error::internal("CreateKey returned no key ARN"))?.to_owned();
+        let policy = ca_key_policy(&arn, algorithm)?;
+        let restricted = self.client.put_key_policy().key_id(&arn).policy_name("default").policy(policy).send().await;
+        if let Err(e) = restricted {
+            self.discard_unaliased(&arn).await;
+            return Err(sdk_error("PutKeyPolicy", e));
+        }
         if let Err(e) = self.create_alias(owner, &arn).await {
             self.discard_unaliased(&arn).await;
             return Err(e);
@@ -206,6 +213,50 @@ impl KmsCustody {
             enabled,
         }))
     }
+}
+
+/// The key policy every CA key gets right after `CreateKey` (README, "CA key policy"): the
+/// account (through IAM, as the default policy does) may administer the key and read its
+/// public key, and may `Sign` with it only digests, only with the CA's algorithm; nothing
+/// else (no `kms:*`, no `Verify`, no grants, no replication). Account and partition come from
+/// the key's ARN.
+pub fn ca_key_policy(key_arn: &str, algorithm: KeyAlgorithm) -> Result<String> {
+    let parts: Vec<&str> = key_arn.split(':').collect();
+    let (partition, account) = match parts.as_slice() {
+        ["arn", partition, "kms", _, account, _] if !account.is_empty() => (*partition, *account),
+        _ => return Err(Error::internal(format!("unexpected KMS key ARN {key_arn}"))),
+    };
+    let root = format!("arn:{partition}:iam::{account}:root");
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "trustplane-ca-key",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKeyThroughIam",
+                "Effect": "Allow",
+                "Principal": { "AWS": root },
+                "Action": [
+                    "kms:DescribeKey", "kms:GetPublicKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy",
+                    "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource",
+                    "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias",
+                    "kms:EnableKey", "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"
+                ],
+                "Resource": "*"
+            },
+            {
+                "Sid": "SignDigestsWithTheCaAlgorithmOnly",
+                "Effect": "Allow",
+                "Principal": { "AWS": root },
+                "Action": "kms:Sign",
+                "Resource": "*",
+                "Condition": { "StringEquals": {
+                    "kms:SigningAlgorithm": signing_algorithm(algorithm).as_str(),
+                    "kms:MessageType": "DIGEST"
+                } }
+            }
+        ]
+    });
+    Ok(policy.to_string())
 }
 
 /// Signs through KMS `Sign` with `MessageType=DIGEST`: the message is hashed locally

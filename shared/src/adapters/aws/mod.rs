@@ -10,7 +10,7 @@ mod sqs;
 mod tenant_tables;
 
 pub use dynamodb::DynamoStore;
-pub use kms::{KmsCustody, KmsSign};
+pub use kms::{ca_key_policy, KmsCustody, KmsSign};
 pub use kms_mac::KmsMac;
 pub use tenant_tables::DynamoTenantDatabases;
 pub use s3::S3Blobs;
