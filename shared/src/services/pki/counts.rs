@@ -7,9 +7,11 @@
 //! revocation, and a Puppet request's submission, withdrawal or rejection. The counter is
 //! conditioned on the version read; a transaction that fails because another writer moved
 //! the counter meanwhile is committed again over a fresh read (the signature is not made
-//! again). While no counter exists (a deployment older than counters), writers leave it
-//! absent — conditioning on that absence — and the first read builds it by a recount
-//! ([`store_recount`]). Pending requests that expire by store TTL never decrement it, so
+//! again). While no counter exists (a deployment older than counters), writers mark it dirty
+//! (a versioned `DIRTY` item without numbers) and the first read builds it by a recount
+//! ([`store_recount`]) conditioned on the version it saw before counting: a write that
+//! commits while the recount runs moves that version, so the stale recount is not stored and
+//! the reader counts again. Pending requests that expire by store TTL never decrement it, so
 //! readers recount pending requests when the counter says the cap is reached or when the
 //! pending count is older than [`PENDING_RECOUNT_AFTER`].
 
@@ -64,18 +66,48 @@ fn apply(count: u64, by: i64) -> u64 {
     count.saturating_add_signed(by)
 }
 
-/// The stored counter of `authority_id` and its version, if it was ever built.
-pub async fn read(store: &dyn Store, authority_id: &str) -> Result<Option<(u64, CaCounts)>> {
-    let Some(item) = store.get(&pk(authority_id), SK).await? else { return Ok(None) };
-    let counts = serde_json::from_value(item.data).map_err(|e| Error::internal(format!("corrupt counter of authority {authority_id}: {e}")))?;
-    Ok(Some((item.version, counts)))
+/// What an authority's counter item holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Never written.
+    Absent,
+    /// Written to by writers but never counted: it must be built by a recount.
+    Dirty(u64),
+    /// Counted, at this version.
+    Counted(u64, CaCounts),
 }
 
-/// The write moving the counter `read` by `delta`: a versioned put, or a check that it is
-/// still absent.
-fn counter_write(authority_id: &str, read: &Option<(u64, CaCounts)>, delta: Delta) -> Result<Write> {
-    let Some((version, counts)) = read else {
-        return Ok(Write::Check { pk: pk(authority_id), sk: SK.to_owned(), condition: Condition::Absent });
+impl Counter {
+    /// The stored version, if the item exists.
+    pub fn version(&self) -> Option<u64> {
+        match self {
+            Counter::Absent => None,
+            Counter::Dirty(v) | Counter::Counted(v, _) => Some(*v),
+        }
+    }
+}
+
+const DIRTY: &str = "DIRTY";
+
+/// The stored counter of `authority_id`.
+pub async fn read(store: &dyn Store, authority_id: &str) -> Result<Counter> {
+    let Some(item) = store.get(&pk(authority_id), SK).await? else { return Ok(Counter::Absent) };
+    if item.state.as_deref() == Some(DIRTY) {
+        return Ok(Counter::Dirty(item.version));
+    }
+    let counts = serde_json::from_value(item.data).map_err(|e| Error::internal(format!("corrupt counter of authority {authority_id}: {e}")))?;
+    Ok(Counter::Counted(item.version, counts))
+}
+
+/// The write moving the counter `read` by `delta`: a versioned put of the moved numbers, or
+/// of the dirty mark while the counter has never been counted.
+fn counter_write(authority_id: &str, read: &Counter, delta: Delta) -> Result<Write> {
+    let Counter::Counted(version, counts) = read else {
+        let mut mark = Item::new(pk(authority_id), SK, serde_json::json!({ "dirty": true }));
+        mark.state = Some(DIRTY.to_owned());
+        mark.version = read.version().map_or(1, |v| v + 1);
+        let condition = read.version().map_or(Condition::Absent, Condition::Version);
+        return Ok(Write::Put { item: mark, condition });
     };
     let moved = CaCounts {
         pending: apply(counts.pending, delta.pending),
@@ -104,7 +136,7 @@ pub async fn commit_counted(store: &dyn Store, authority_id: &str, delta: Delta,
         match store.transact(all).await {
             Err(Error::Conflict(e)) if attempt < COMMIT_ATTEMPTS => {
                 let now = read(store, authority_id).await?;
-                if now.as_ref().map(|(v, _)| *v) == current.as_ref().map(|(v, _)| *v) {
+                if now.version() == current.version() {
                     return Err(Error::Conflict(e));
                 }
                 current = now;
@@ -116,8 +148,9 @@ pub async fn commit_counted(store: &dyn Store, authority_id: &str, delta: Delta,
     Err(Error::Unavailable(format!("the counter of authority {authority_id} is too busy; retry")))
 }
 
-/// Stores `counts`, recounted by the caller, over the counter read at `version` (`None`: no
-/// counter yet). A concurrent writer wins: `counts` is then not stored, and `false` returned.
+/// Stores `counts`, recounted by the caller, over the counter read at `version` before
+/// counting (`None`: no counter yet). A concurrent writer wins: `counts` is then not stored,
+/// and `false` returned.
 pub async fn store_recount(store: &dyn Store, authority_id: &str, version: Option<u64>, counts: &CaCounts) -> Result<bool> {
     let (condition, next) = match version {
         Some(v) => (Condition::Version(v), v + 1),
@@ -127,5 +160,32 @@ pub async fn store_recount(store: &dyn Store, authority_id: &str, version: Optio
         Ok(()) => Ok(true),
         Err(Error::Conflict(_)) => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::local::SqliteStore;
+
+    fn counts(signed: u64) -> CaCounts {
+        CaCounts { pending: 0, signed, revoked: 0, pending_counted_at: OffsetDateTime::UNIX_EPOCH }
+    }
+
+    #[tokio::test]
+    async fn a_recount_overtaken_by_a_write_is_not_stored_and_the_next_recount_sees_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let seen_before_counting = read(&store, "ca").await.unwrap();
+        assert_eq!(seen_before_counting, Counter::Absent);
+        let stale = counts(0);
+        let signed = Delta { signed: 1, ..Delta::default() };
+        commit_counted(&store, "ca", signed, vec![]).await.unwrap();
+        assert!(!store_recount(&store, "ca", seen_before_counting.version(), &stale).await.unwrap(), "a stale recount was stored");
+        let dirty = read(&store, "ca").await.unwrap();
+        assert!(matches!(dirty, Counter::Dirty(_)), "{dirty:?}");
+        assert!(store_recount(&store, "ca", dirty.version(), &counts(1)).await.unwrap());
+        commit_counted(&store, "ca", signed, vec![]).await.unwrap();
+        assert!(matches!(read(&store, "ca").await.unwrap(), Counter::Counted(_, c) if c.signed == 2));
     }
 }

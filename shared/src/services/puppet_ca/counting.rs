@@ -11,7 +11,10 @@ use super::requests::CsrState;
 use super::{now, PuppetCa};
 use crate::error::Result;
 use crate::ports::Write;
-use crate::services::pki::counts::{self, CaCounts, Delta, PENDING_RECOUNT_AFTER};
+use crate::services::pki::counts::{self, CaCounts, Counter, Delta, PENDING_RECOUNT_AFTER};
+
+/// How many recounts a reader makes at most while writers keep moving the counter.
+const BUILD_ATTEMPTS: u32 = 5;
 use crate::services::pki::CertStatus;
 
 impl PuppetCa {
@@ -19,9 +22,10 @@ impl PuppetCa {
     pub(super) async fn counts(&self) -> Result<CaCounts> {
         let id = self.authority_id().await?;
         match counts::read(self.ports.store.as_ref(), &id).await? {
-            None => self.build_counter(&id).await,
-            Some((version, counted)) if self.pending_count_is_stale(&counted) => self.recount_pending(&id, version, counted).await,
-            Some((_, counted)) => Ok(counted),
+            Counter::Absent => self.build_counter(&id, None).await,
+            Counter::Dirty(version) => self.build_counter(&id, Some(version)).await,
+            Counter::Counted(version, counted) if self.pending_count_is_stale(&counted) => self.recount_pending(&id, version, counted).await,
+            Counter::Counted(_, counted) => Ok(counted),
         }
     }
 
@@ -29,15 +33,29 @@ impl PuppetCa {
         counted.pending >= self.max_pending as u64 || now() - counted.pending_counted_at > PENDING_RECOUNT_AFTER
     }
 
-    /// Counts everything once, for a CA that has no counter yet, and stores the result.
-    async fn build_counter(&self, id: &str) -> Result<CaCounts> {
-        let issued = self.issued(None, None).await?;
-        let revoked = issued.iter().filter(|c| c.status == CertStatus::Revoked).count();
-        let counted = CaCounts { pending: self.requests_in(CsrState::Pending).await?.len() as u64, signed: issued.len() as u64, revoked: revoked as u64, pending_counted_at: now() };
-        if !counts::store_recount(self.ports.store.as_ref(), id, None, &counted).await? {
-            tracing::info!(authority_id = id, "another reader built the counter first");
+    /// Counts everything for a CA whose counter was never counted, and stores the result
+    /// unless a write moved the counter meanwhile (then counts again, a few times at most).
+    async fn build_counter(&self, id: &str, mut version: Option<u64>) -> Result<CaCounts> {
+        let store = self.ports.store.as_ref();
+        for _ in 0..BUILD_ATTEMPTS {
+            let counted = self.count_everything().await?;
+            if counts::store_recount(store, id, version, &counted).await? {
+                return Ok(counted);
+            }
+            match counts::read(store, id).await? {
+                Counter::Counted(_, built) => return Ok(built),
+                moved => version = moved.version(),
+            }
         }
-        Ok(counted)
+        tracing::warn!(authority_id = id, "counter kept moving while it was built; answering an unstored count");
+        self.count_everything().await
+    }
+
+    async fn count_everything(&self) -> Result<CaCounts> {
+        let issued = self.issued(None, None).await?;
+        let revoked = issued.iter().filter(|c| c.status == CertStatus::Revoked).count() as u64;
+        let pending = self.requests_in(CsrState::Pending).await?.len() as u64;
+        Ok(CaCounts { pending, signed: issued.len() as u64, revoked, pending_counted_at: now() })
     }
 
     async fn recount_pending(&self, id: &str, version: u64, counted: CaCounts) -> Result<CaCounts> {
