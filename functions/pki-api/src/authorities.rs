@@ -123,6 +123,32 @@ pub async fn chain(PkiService(pki): PkiService, Path(raw): Path<String>, headers
     Ok(([(header::CONTENT_TYPE, "application/pem-certificate-chain")], chain::pem_chain(&ders)).into_response())
 }
 
+/// `PUT /api/v1/authorities/{id}/policy` body: the whole issuance policy (absent fields take
+/// their defaults, as at creation).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IssuancePolicyBody {
+    pub allow_leaf_issuance: Option<bool>,
+    pub allowed_templates: Option<Vec<Template>>,
+    pub allowed_dns_names: Option<Vec<String>>,
+    pub max_validity_days: Option<u32>,
+}
+
+/// `PUT /api/v1/authorities/{id}/policy` (`pki:admin`) → 200 with the authority under its new
+/// issuance policy (see `Pki::set_issuance_policy`).
+pub async fn set_policy(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<IssuancePolicyBody>) -> Result<axum::Json<Value>> {
+    caller.require(Scope::PkiAdmin)?;
+    let id = EntityId::in_path("authority", &raw)?;
+    let issuance = IssuancePolicy {
+        allow_leaf_issuance: body.allow_leaf_issuance.unwrap_or(false),
+        allowed_templates: body.allowed_templates,
+        allowed_dns_names: body.allowed_dns_names,
+        max_validity_days: body.max_validity_days,
+    };
+    let authority = pki.set_issuance_policy(id.as_str(), issuance, Some(caller.key_id().to_owned())).await?;
+    Ok(axum::Json(views::authority(&authority, &pki.crl_url(&authority.id))?))
+}
+
 /// `POST /api/v1/authorities/{id}/status` body: `ACTIVE` or `DISABLED`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

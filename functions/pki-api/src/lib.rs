@@ -10,7 +10,7 @@ mod subjects;
 mod views;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use http::request::Parts;
 use serde::Deserialize;
@@ -66,6 +66,7 @@ fn routes() -> Router<AppState> {
         .route("/api/v1/authorities/{id}", get(authorities::show))
         .route("/api/v1/authorities/{id}/chain", get(authorities::chain))
         .route("/api/v1/authorities/{id}/status", post(authorities::set_status))
+        .route("/api/v1/authorities/{id}/policy", put(authorities::set_policy))
         .route("/api/v1/authorities/{id}/revocation", post(authorities::revoke))
         .route("/api/v1/issuers/{id}/certificates", post(certificates::issue))
         .route("/api/v1/issuers/{id}/crl", get(certificates::crl))

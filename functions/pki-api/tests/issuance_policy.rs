@@ -12,6 +12,47 @@ on_both_backends! {
     a_root_signs_end_entity_certificates_only_when_its_policy_allows_leaf_issuance => root_leaves;
     an_authoritys_policy_limits_the_templates_dns_names_and_validity_it_issues => policy_limits;
     an_authoritys_policy_urls_go_into_its_own_certificate_and_what_it_signs_names_its_published_crl => policy_urls;
+    an_admin_changes_an_authoritys_issuance_policy_and_issuance_follows_the_new_one_at_once => policy_change;
+}
+
+async fn put_policy(env: &Env, authority: &Value, key: &str, policy: Value) -> trustplane_core::testkit::Reply {
+    env.request("PUT", &format!("/api/v1/authorities/{}/policy", id(authority)), Some(key), Some(&policy), None).await
+}
+
+async fn policy_change(env: Env) {
+    let root = authority(&env, "ROOT", None, json!({})).await;
+    let subject = env.subject("www.example.com").await;
+    refused(&env.post(&issue_path(&root), request(&subject, "TLS_SERVER", "www.example.com", 30)).await, "allowLeafIssuance");
+    let reader = env.key(&["pki:read"]).await;
+    assert_eq!(put_policy(&env, &root, &reader, json!({ "allowLeafIssuance": true })).await.status, 403);
+    let bad = put_policy(&env, &root, &env.admin, json!({ "maxValidityDays": 0 })).await;
+    assert_eq!(bad.status, 400, "{}", bad.json());
+    assert_eq!(bad.header("content-type"), Some("application/problem+json"));
+    let baked = put_policy(&env, &root, &env.admin, json!({ "validityYears": 1 })).await;
+    assert_eq!(baked.status, 400, "{}", baked.json());
+    let opened = put_policy(&env, &root, &env.admin, json!({ "allowLeafIssuance": true, "allowedDnsNames": ["*.example.com"], "maxValidityDays": 30 })).await;
+    assert_eq!(opened.status, 200, "{}", opened.json());
+    assert_eq!(opened.json()["policy"]["allowLeafIssuance"], true);
+    assert_eq!(env.get(&format!("/api/v1/authorities/{}", id(&root))).await.json()["policy"]["maxValidityDays"], 30);
+    assert_eq!(env.post(&issue_path(&root), request(&subject, "TLS_SERVER", "www.example.com", 30)).await.status, 200);
+    refused(&env.post(&issue_path(&root), request(&subject, "TLS_SERVER", "www.example.net", 30)).await, "www.example.net");
+    refused(&env.post(&issue_path(&root), request(&subject, "TLS_SERVER", "www.example.com", 31)).await, "at most 30 days");
+    assert_eq!(put_policy(&env, &root, &env.admin, json!({})).await.status, 200);
+    refused(&env.post(&issue_path(&root), request(&subject, "TLS_SERVER", "www.example.com", 30)).await, "allowLeafIssuance");
+    let unknown = env.request("PUT", "/api/v1/authorities/00000000-0000-4000-8000-000000000000/policy", Some(&env.admin), Some(&json!({})), None).await;
+    assert_eq!(unknown.status, 404, "{}", unknown.json());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_policy_fixture_opens_a_root_to_leaf_issuance_through_the_lambda_event_path() {
+    use trustplane_core::testkit::{fixture_text, replay_raw_in_process};
+    let env = Env::local().await;
+    let root = authority(&env, "ROOT", None, json!({})).await;
+    let subs = [("API_KEY", env.admin.as_str()), ("AUTHORITY_ID", id(&root))];
+    let changed = replay_raw_in_process(&env.app, &fixture_text("pki-api", "set-authority-policy", &subs)).await;
+    assert_eq!(changed.status, 200, "{}", String::from_utf8_lossy(&changed.body));
+    assert_eq!(changed.json()["policy"]["allowLeafIssuance"], true);
+    assert_eq!(changed.json()["policy"]["maxValidityDays"], 90);
 }
 
 async fn authority(env: &Env, kind: &str, parent: Option<&Value>, policy: Value) -> Value {

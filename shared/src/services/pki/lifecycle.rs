@@ -8,6 +8,7 @@
 //! (serial uniqueness, shared with end-entity certificates) and `CACERT#<authorityId>` /
 //! `<serial>` ([`CaCertRecord`]).
 
+use super::policy::IssuancePolicy;
 use super::records::{decode, item, AuthorityRecord, AuthorityStatus, RevokedRecord};
 use super::{is_id, now, Pki};
 use crate::error::{Error, Result};
@@ -99,6 +100,27 @@ impl Pki {
             other => other,
         })?;
         tracing::info!(authority_id = id, status = status.state(), "authority status changed");
+        Ok(record)
+    }
+
+    /// Replaces an authority's issuance policy (leaf issuance from a root, templates, DNS name
+    /// patterns, maximum validity): what it signs from now on is checked against the new one;
+    /// what it signed stays valid. The policy parts written into its own certificate
+    /// (validity, path length, CRL/OCSP URLs) cannot change without a new certificate. 400 for
+    /// an invalid policy, 404 unknown, 409 if REVOKED or changed meanwhile.
+    pub async fn set_issuance_policy(&self, id: &str, issuance: IssuancePolicy, changed_by: Option<String>) -> Result<AuthorityRecord> {
+        let issuance = issuance.validated()?;
+        let (stored, current) = self.authority_item(id).await?;
+        if current.status == AuthorityStatus::Revoked {
+            return Err(Error::Conflict(format!("authority {id} is REVOKED; its policy cannot change")));
+        }
+        let mut record = current;
+        record.policy.issuance = issuance;
+        self.ports.store.put(next_item(&stored, &record)?, Condition::Version(stored.version)).await.map_err(|e| match e {
+            Error::Conflict(_) => Error::Conflict(format!("authority {id} changed meanwhile; retry")),
+            other => other,
+        })?;
+        tracing::info!(authority_id = id, changed_by = changed_by.as_deref().unwrap_or("-"), policy = ?record.policy.issuance, "authority issuance policy changed");
         Ok(record)
     }
 
