@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ports::{Condition, IndexKey, Item, Page, Query, Store, Write};
 use async_trait::async_trait;
 use query::{decode_cursor, query_page};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -28,6 +28,8 @@ const COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, ttl, ver, state, data";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PURGE_INTERVAL_SECS: i64 = 60;
 const MAX_TRANSACT_WRITES: usize = 100;
+/// Distinct SQL texts kept prepared (the queries vary with their ranges and cursors).
+const STATEMENT_CACHE: usize = 64;
 
 /// The embedded [`Store`]: one SQLite database in WAL mode with `synchronous=FULL` (a write
 /// that returned survives a power loss, not only a crash), one connection behind a mutex,
@@ -51,6 +53,7 @@ impl SqliteStore {
         conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let inner = Inner { conn: Mutex::new(conn), last_purge: AtomicI64::new(i64::MIN) };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
@@ -74,7 +77,8 @@ impl SqliteStore {
         .map_err(|e| Error::internal(format!("sqlite task failed: {e}")))?
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds
+    /// (`BEGIN`/`COMMIT`/`ROLLBACK` are cached statements, not parsed on every write).
     async fn write<F>(&self, f: F) -> Result<()>
     where
         F: FnOnce(&Connection, i64) -> Result<()> + Send + 'static,
@@ -82,9 +86,16 @@ impl SqliteStore {
         let inner = self.inner.clone();
         self.with_conn(move |conn| {
             let now = now();
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-            f(&tx, now)?;
-            tx.commit().map_err(db_err)?;
+            run(conn, "BEGIN IMMEDIATE")?;
+            let done = f(conn, now).and_then(|()| run(conn, "COMMIT"));
+            if let Err(e) = done {
+                if !conn.is_autocommit() {
+                    if let Err(rollback) = run(conn, "ROLLBACK") {
+                        tracing::warn!(error = %rollback, "sqlite rollback failed");
+                    }
+                }
+                return Err(e);
+            }
             inner.maybe_purge(conn, now);
             Ok(())
         })
@@ -111,7 +122,8 @@ impl Store for SqliteStore {
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
         self.with_conn(move |conn| {
             let sql = format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)");
-            conn.query_row(&sql, params![pk, sk, now()], row_item).optional().map_err(db_err)
+            let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+            stmt.query_row(params![pk, sk, now()], row_item).optional().map_err(db_err)
         })
         .await
     }
@@ -198,6 +210,11 @@ fn validate_transaction(writes: &[Write]) -> Result<()> {
     Ok(())
 }
 
+/// Runs a parameterless statement from the statement cache.
+fn run(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql).and_then(|mut stmt| stmt.execute([])).map(drop).map_err(db_err)
+}
+
 fn write_target(w: &Write) -> (&str, &str, &Condition) {
     match w {
         Write::Put { item, condition } => (&item.pk, &item.sk, condition),
@@ -219,12 +236,8 @@ fn check(conn: &Connection, pk: &str, sk: &str, condition: &Condition, now: i64)
         return Ok(());
     }
     let current: Option<(i64, Option<String>)> = conn
-        .query_row(
-            "SELECT ver, state FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
-            params![pk, sk, now],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT ver, state FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)")
+        .and_then(|mut stmt| stmt.query_row(params![pk, sk, now], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(db_err)?;
     let failure = match (condition, current) {
         (Condition::Absent, Some(_)) => "the item already exists",
@@ -247,16 +260,16 @@ fn upsert(conn: &Connection, item: &Item) -> Result<()> {
         Some(k) => (Some(k.pk.as_str()), Some(k.sk.as_str())),
         None => (None, None),
     };
-    conn.execute(
-        &format!("INSERT OR REPLACE INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
-        params![item.pk, item.sk, gsi1pk, gsi1sk, item.expires_at, ver, item.state, data],
-    )
-    .map_err(db_err)?;
+    conn.prepare_cached(&format!("INSERT OR REPLACE INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"))
+        .and_then(|mut stmt| stmt.execute(params![item.pk, item.sk, gsi1pk, gsi1sk, item.expires_at, ver, item.state, data]))
+        .map_err(db_err)?;
     Ok(())
 }
 
 fn remove(conn: &Connection, pk: &str, sk: &str) -> Result<()> {
-    conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk]).map_err(db_err)?;
+    conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+        .and_then(|mut stmt| stmt.execute(params![pk, sk]))
+        .map_err(db_err)?;
     Ok(())
 }
 

@@ -94,7 +94,7 @@ pub(super) fn query_page(conn: &Connection, q: &Query, cursor: Option<Cursor>, n
     sql.push(&order);
     let fetch = sql.bind(i64::from(q.limit) + 1);
     sql.push(&format!(" LIMIT {fetch}"));
-    let mut stmt = conn.prepare(&sql.text).map_err(db_err)?;
+    let mut stmt = conn.prepare_cached(&sql.text).map_err(db_err)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(sql.args.iter()), row_item).map_err(db_err)?;
     let mut items = rows.collect::<rusqlite::Result<Vec<Item>>>().map_err(db_err)?;
     let more = items.len() > q.limit as usize;
