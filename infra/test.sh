@@ -53,9 +53,10 @@ fi
 "$VENV/bin/sam" --version
 
 # ---------------------------------------------------------------------------
-section "Debian packages (jq for the seed 003 bash client, strace for the durability test)"
+section "Debian packages (jq for the seed 003 bash client, strace for the durability test, puppet-agent for the Puppet CA)"
 missing=()
 for tool in jq curl openssl strace; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+command -v puppet >/dev/null || missing+=(puppet-agent)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   SUDO=""; [[ "$(id -u)" == 0 ]] || SUDO="sudo"
@@ -63,6 +64,7 @@ if ((${#missing[@]})); then
     || die "could not install ${missing[*]} (Debian: apt-get install ${missing[*]})"
 fi
 jq --version
+puppet --version
 
 # ---------------------------------------------------------------------------
 section "Lint template.yaml (cfn-lint, sam validate --lint, translated template)"

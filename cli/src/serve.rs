@@ -7,8 +7,10 @@ mod guard;
 mod head_check;
 mod limits;
 mod listener;
+mod tls;
 
 pub use limits::Limits;
+pub use tls::TlsArgs;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -25,6 +27,7 @@ use trustplane_core::http::{health, with_common_layers, AppState, ErrorFormat};
 use trustplane_core::jobs::{Job, JobHandler};
 use trustplane_core::services::api_keys::KeyName;
 use trustplane_core::services::default_issuer;
+use trustplane_core::services::devices::Devices;
 use trustplane_core::services::pki::Pki;
 use trustplane_core::services::tenants::Tenants;
 use trustplane_core::Error;
@@ -41,6 +44,9 @@ pub struct ServeArgs {
     /// Timeouts and the connection cap.
     #[command(flatten)]
     pub limits: Limits,
+    /// HTTPS.
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// The file the first admin key is written to (mode 0600).
@@ -50,6 +56,7 @@ pub const ADMIN_KEY_FILE: &str = "admin-api-key";
 pub struct Workers {
     crl: crl_publisher::CrlWorker,
     tenants: tenant_worker::TenantWorker,
+    devices: device_worker::DeviceWorker,
 }
 
 #[async_trait]
@@ -62,6 +69,7 @@ impl JobHandler for Workers {
         match Job::from_body(body)? {
             Job::PublishCrl { .. } => self.crl.handle(body).await,
             Job::ProvisionTenant { .. } | Job::NotifyTenant { .. } => self.tenants.handle_delivery(body, receive_count).await,
+            Job::ProvisionDevice { .. } => self.devices.handle_delivery(body, receive_count).await,
         }
     }
 }
@@ -78,17 +86,34 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let pki = Pki::new(state.ports.clone(), state.config.clone());
     let issuer = default_issuer::ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await?;
     tracing::info!(default_issuer = %issuer, "default issuing authority");
+    let tls = match args.tls.tls {
+        true => Some(tls::Tls::prepare(&args.tls, &pki, &issuer, args.listen, &args.data_dir).await.context("preparing TLS")?),
+        false => None,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let refresh = tokio::spawn(republish_crls(pki.clone(), state.config.crl_validity_hours, stop_rx.clone()));
     let tenants = Tenants::new(&state.ports, state.config.clone());
     let sweep = tokio::spawn(sweep_tenants(tenants.clone(), stop_rx.clone()));
-    let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki), tenants: tenant_worker::TenantWorker::new(tenants) });
+    let devices = device_worker::DeviceWorker::new(Devices::new(&state.ports, state.config.clone()));
+    let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki), tenants: tenant_worker::TenantWorker::new(tenants), devices });
+    let tls_config = tls.as_ref().map(|t| t.config.clone());
+    let renewal = tls.map(|t| tokio::spawn(t.renew_until(stop_rx.clone())));
     let drain = queue.map(|q| tokio::spawn(q.run(workers, stop_rx)));
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), limits = ?args.limits, "trustplane serving");
+    let scheme = if tls_config.is_some() { "https" } else { "http" };
+    tracing::info!(listen = %listener.local_addr()?, scheme, data_dir = %args.data_dir.display(), limits = ?args.limits, "trustplane serving");
     let max_body_bytes = state.config.max_body_bytes;
-    listener::serve(listener, app(state), args.limits, max_body_bytes, shutdown_signal()).await;
+    // Open SSE streams end (with their `retry:` hint) at shutdown, or the graceful drain
+    // would wait out their lifetimes.
+    let shutdown = async {
+        shutdown_signal().await;
+        device_events::end_streams();
+    };
+    listener::serve(listener, app(state), args.limits, max_body_bytes, tls_config, shutdown).await;
     let _ = stop_tx.send(true);
+    if let Some(renewal) = renewal {
+        let _ = renewal.await;
+    }
     let _ = refresh.await;
     let _ = sweep.await;
     if let Some(drain) = drain {
@@ -154,6 +179,8 @@ pub fn app(state: AppState) -> Router {
         .merge(pki_api::router(state.clone()))
         .merge(provision_api::router(state.clone()))
         .merge(tenants_api::router(state.clone()))
+        .merge(devices_api::router(state.clone()))
+        .merge(device_events::router(state.clone()))
         .merge(with_common_layers(extras, ErrorFormat::Problem, max))
 }
 
@@ -174,7 +201,7 @@ async fn ensure_admin_key(state: &AppState, data_dir: &FsPath) -> anyhow::Result
     Ok(())
 }
 
-fn create_private_dir(dir: &FsPath) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(dir: &FsPath) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))
 }

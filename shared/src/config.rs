@@ -4,8 +4,10 @@
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 
+mod device_events;
 mod tenants;
 
+pub use device_events::DeviceEventsConfig;
 pub use tenants::TenantConfig;
 
 /// Which family of adapters backs the ports.
@@ -71,6 +73,25 @@ pub struct Config {
     pub queue_retry_backoff: bool,
     /// Seed 003's settings (`TENANT_*`, `TRUST_FORWARDED_FOR`).
     pub tenants: TenantConfig,
+    /// Seed 002's SSE stream settings (`DEVICE_EVENTS_*`).
+    pub device_events: DeviceEventsConfig,
+    /// Seed 002's per-API-key rate limit and circuit breaker (`DEVICES_RATE_PER_SEC`,
+    /// `DEVICES_RATE_BURST`, `DEVICES_BREAKER_FAILURES`, `DEVICES_BREAKER_COOLDOWN_SECONDS`).
+    pub devices_guard: crate::services::devices::guard::GuardConfig,
+    /// `DEVICE_QUEUE_URL`: the SQS queue the device worker consumes (seed 002; AWS backend).
+    pub device_queue_url: String,
+    /// `DEVICE_ISSUER_ID`: the authority device certificates are issued from (default: the
+    /// default issuing authority, as agent provisioning).
+    pub device_issuer_id: Option<String>,
+    /// `DEVICE_CERT_VALIDITY_DAYS`: validity of device certificates (default 365, 1..=3650;
+    /// clipped to end with the issuer).
+    pub device_cert_validity_days: u32,
+    /// `DEVICE_MAX_RECEIVES`: deliveries of one device job before the device is `failed`
+    /// (default 5; the template's `maxReceiveCount`).
+    pub device_max_receives: u32,
+    /// `DEVICE_GATEWAY_TIMEOUT_SECONDS`: a session whose gateway has been silent this long
+    /// (or with a device in `provisioning` this long) is recoverable (default 120).
+    pub device_gateway_timeout_secs: u64,
 }
 
 impl Config {
@@ -115,8 +136,23 @@ impl Config {
             None => 10_000,
         };
         let tenants = TenantConfig::from_lookup(&get)?;
+        let device_events = DeviceEventsConfig::from_lookup(&get, backend)?;
+        let devices_guard = crate::services::devices::guard::GuardConfig::from_lookup(&get)?;
+        let bounded = |name: &str, default: u64, max: u64| -> Result<u64> {
+            match get(name).filter(|v| !v.is_empty()) {
+                Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| Error::validation(format!("{name} must be 1..={max}"))),
+                None => Ok(default),
+            }
+        };
         Ok(Config {
             tenants,
+            device_events,
+            devices_guard,
+            device_queue_url: get("DEVICE_QUEUE_URL").unwrap_or_default(),
+            device_issuer_id: get("DEVICE_ISSUER_ID").filter(|v| !v.is_empty()),
+            device_cert_validity_days: bounded("DEVICE_CERT_VALIDITY_DAYS", 365, 3650)? as u32,
+            device_max_receives: bounded("DEVICE_MAX_RECEIVES", 5, 1000)? as u32,
+            device_gateway_timeout_secs: bounded("DEVICE_GATEWAY_TIMEOUT_SECONDS", 120, 86_400)?,
             agent_cert_validity_days,
             puppet_autosign,
             puppet_max_pending,

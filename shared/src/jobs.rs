@@ -23,9 +23,22 @@ pub enum Job {
     ProvisionTenant { tenant_id: String },
     /// Deliver the webhook of a tenant that reached `status` (`Active`/`Failed`) in `run`.
     NotifyTenant { tenant_id: String, status: String, run: u32 },
+    /// Issue the certificate of one device of a batch session (seed 002), for its
+    /// provisioning `attempt` (1 on the first; a retry is the next attempt).
+    ProvisionDevice { session_id: String, mac: String, attempt: u32 },
 }
 
 impl Job {
+    /// The job's kind, as its metrics name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::PublishCrl { .. } => "PublishCrl",
+            Job::ProvisionTenant { .. } => "ProvisionTenant",
+            Job::NotifyTenant { .. } => "NotifyTenant",
+            Job::ProvisionDevice { .. } => "ProvisionDevice",
+        }
+    }
+
     /// Parses a queue message body.
     pub fn from_body(body: &str) -> Result<Self> {
         serde_json::from_str(body).map_err(|e| Error::validation(format!("unreadable job: {e}")))
@@ -69,6 +82,9 @@ pub async fn process_sqs_batch(event: SqsEvent, handler: &dyn JobHandler) -> Sqs
             Some(body) => handler.handle_delivery(body, receive_count).await,
             None => Err(Error::validation("message without body")),
         };
+        let kind = record.body.as_deref().and_then(|b| Job::from_body(b).ok()).map_or("unreadable", |job| job.kind());
+        let name = if outcome.is_ok() { "JobsSucceeded" } else { "JobsFailed" };
+        crate::metrics::Event::count(name).by("Job", kind).emit();
         (id, outcome)
     });
     let mut response = SqsBatchResponse::default();

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 #[cfg(test)]
 mod layering_tests;
 pub mod pki;

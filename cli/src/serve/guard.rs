@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tower::ServiceExt;
-use trustplane_core::http::correlation;
+use trustplane_core::http::{correlation, ClientCertificate};
 use trustplane_core::http::render::failure_response;
 
 /// The per-request checks in front of the merged router.
@@ -32,8 +32,9 @@ impl Guard {
         Guard { router, max_body_bytes: u64::try_from(max_body_bytes).unwrap_or(u64::MAX), body_timeout }
     }
 
-    /// Answers one request from `peer`, which the router sees as `ConnectInfo<SocketAddr>`.
-    pub async fn handle(self, req: Request<Incoming>, peer: SocketAddr) -> Result<Response, Infallible> {
+    /// Answers one request from `peer`, which the router sees as `ConnectInfo<SocketAddr>`,
+    /// with the connection's TLS client certificate (an empty one over plain HTTP).
+    pub async fn handle(self, req: Request<Incoming>, peer: SocketAddr, client_certificate: ClientCertificate) -> Result<Response, Infallible> {
         if let Some(refusal) = self.refusal(&req) {
             return Ok(refusal);
         }
@@ -41,6 +42,7 @@ impl Guard {
         let expired = Expired::default();
         let (mut parts, body) = req.into_parts();
         parts.extensions.insert(ConnectInfo(peer));
+        parts.extensions.insert(client_certificate);
         let body = Body::new(DeadlineBody::new(body, self.body_timeout, expired.clone()));
         let response = self.router.oneshot(Request::from_parts(parts, body)).await?;
         if !expired.is_set() {

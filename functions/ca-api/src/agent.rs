@@ -6,9 +6,9 @@ use crate::Ca;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
-use http::{header, StatusCode};
+use http::{header, HeaderMap, StatusCode};
 use trustplane_core::domain::{Certname, Scope};
-use trustplane_core::http::Caller;
+use trustplane_core::http::{Caller, ClientCertificate};
 use trustplane_core::{Error, Result};
 
 /// The largest CSR accepted from an agent, PEM bytes (an RSA-4096 request is about 1.7 KiB).
@@ -58,7 +58,26 @@ pub async fn ca_certificate(Ca(ca): Ca) -> Result<Response> {
     Ok(text(StatusCode::OK, ca.ca_chain_pem().await?))
 }
 
-/// `GET /puppet-ca/v1/certificate_revocation_list/ca`: the CA's CRL, then its ancestors', PEM.
-pub async fn crl(Ca(ca): Ca) -> Result<Response> {
-    Ok(text(StatusCode::OK, ca.crl_chain_pem().await?))
+/// `POST /puppet-ca/v1/certificate_renewal` (Puppet 8): a new certificate for the agent's
+/// current one, same certname and key, presented as its TLS client certificate; PEM.
+pub async fn renew(Ca(ca): Ca, ClientCertificate(presented): ClientCertificate) -> Result<Response> {
+    Ok(text(StatusCode::OK, ca.renew_agent(presented.as_deref()).await?.certificate_pem))
+}
+
+/// `GET /puppet-ca/v1/certificate_revocation_list/ca`: the CA's CRL, then its ancestors', PEM,
+/// with `Last-Modified`; 304 when `If-Modified-Since` (RFC 9110 §13.1.3) is not older than the
+/// newest of them, as agents refreshing their CRLs ask.
+pub async fn crl(Ca(ca): Ca, headers: HeaderMap) -> Result<Response> {
+    let chain = ca.crl_chain().await?;
+    let last_modified = std::time::SystemTime::from(chain.last_modified);
+    let unchanged = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .is_some_and(|since| since >= last_modified);
+    let stamp = [(header::LAST_MODIFIED, httpdate::fmt_http_date(last_modified))];
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, stamp).into_response());
+    }
+    Ok((stamp, text(StatusCode::OK, chain.pem)).into_response())
 }

@@ -102,6 +102,7 @@ fn routes() -> Router<AppState> {
         .route("/puppet-ca/v1/certificate/ca", get(agent::ca_certificate))
         .route("/puppet-ca/v1/certificate/{certname}", get(agent::certificate))
         .route("/puppet-ca/v1/certificate_revocation_list/ca", get(agent::crl))
+        .route("/puppet-ca/v1/certificate_renewal", post(agent::renew))
 }
 
 /// The group's routes with its layers, mergeable into `trustplane serve`.

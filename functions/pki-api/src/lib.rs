@@ -6,6 +6,7 @@
 
 mod authorities;
 mod certificates;
+mod ocsp;
 mod subjects;
 mod views;
 
@@ -73,6 +74,8 @@ fn routes() -> Router<AppState> {
         .route("/api/v1/certificates", get(certificates::list))
         .route("/api/v1/certificates/{id}", get(certificates::show))
         .route("/api/v1/certificates/{id}/revocation", post(certificates::revoke))
+        .route("/ocsp/{id}", post(ocsp::post))
+        .route("/ocsp/{id}/{*request}", get(ocsp::get))
 }
 
 /// The group's routes with its layers, mergeable into `trustplane serve`.

@@ -182,4 +182,18 @@ async fn every_fixture_answers_as_documented_through_the_lambda_emulator_on_moto
         async move { tokio::task::block_in_place(|| replay_raw_through_rie(&rie, &event)) }
     })
     .await;
+    assert_emitted(&rie.output(), "CertificatesIssued", "pki", 2);
+    assert_emitted(&rie.output(), "CertificatesRevoked", "pki", 1);
+}
+
+/// The function's log holds `times` CloudWatch EMF documents counting `metric` for `channel`,
+/// each declaring it in the Trustplane namespace per stack and channel.
+fn assert_emitted(log: &str, metric: &str, channel: &str, times: usize) {
+    let documents: Vec<Value> = log.lines().filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok()).filter(|doc| doc.get("_aws").is_some()).collect();
+    let counted: Vec<&Value> = documents.iter().filter(|doc| doc[metric] == 1.0 && doc["Channel"] == channel).collect();
+    assert_eq!(counted.len(), times, "{metric} documents in the function's log: {documents:?}");
+    let directive = &counted[0]["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Trustplane");
+    assert_eq!(directive["Dimensions"], serde_json::json!([["Stack"], ["Stack", "Channel"]]));
+    assert_eq!(directive["Metrics"][0]["Name"], metric);
 }

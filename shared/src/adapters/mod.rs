@@ -19,6 +19,8 @@ pub struct AdapterPorts {
     pub queue: Arc<dyn Queue>,
     /// The tenant worker's queue.
     pub tenant_queue: Arc<dyn Queue>,
+    /// The device worker's queue (seed 002 device provisioning).
+    pub device_queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn Blobs>,
     /// The confirm-token HMAC key.
     pub mac: Arc<dyn MacKey>,

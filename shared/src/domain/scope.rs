@@ -30,6 +30,10 @@ pub enum Scope {
     DevicesRead,
     #[serde(rename = "devices:write")]
     DevicesWrite,
+    /// The edge gateway of seed 002's onboarding network: reports devices and network status
+    /// and fetches device bundles.
+    #[serde(rename = "devices:gateway")]
+    DevicesGateway,
     #[serde(rename = "tenants:read")]
     TenantsRead,
     #[serde(rename = "tenants:write")]
@@ -38,7 +42,7 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in declaration order.
-    pub const ALL: [Scope; 15] = [
+    pub const ALL: [Scope; 16] = [
         Scope::Admin,
         Scope::CaRead,
         Scope::CaSign,
@@ -52,6 +56,7 @@ impl Scope {
         Scope::ProvisionAdmin,
         Scope::DevicesRead,
         Scope::DevicesWrite,
+        Scope::DevicesGateway,
         Scope::TenantsRead,
         Scope::TenantsWrite,
     ];
@@ -72,6 +77,7 @@ impl Scope {
             Scope::ProvisionAdmin => "provision:admin",
             Scope::DevicesRead => "devices:read",
             Scope::DevicesWrite => "devices:write",
+            Scope::DevicesGateway => "devices:gateway",
             Scope::TenantsRead => "tenants:read",
             Scope::TenantsWrite => "tenants:write",
         }

@@ -2,6 +2,7 @@
 //! the JSON body extractor, API key authentication and `/health`.
 
 pub mod auth;
+pub mod client_cert;
 pub mod correlation;
 pub mod health;
 pub mod json;
@@ -9,6 +10,7 @@ pub mod render;
 pub mod state;
 
 pub use auth::Caller;
+pub use client_cert::ClientCertificate;
 pub use correlation::CorrelationId;
 pub use json::{Json, LenientJson};
 pub use render::ErrorFormat;

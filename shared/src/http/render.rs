@@ -232,12 +232,7 @@ fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
             "code": code,
             "details": { "certname": ctx.certname, "timestamp": now_rfc3339() },
         }),
-        ErrorFormat::Envelope => json!({
-            "success": false,
-            "error": { "code": code, "message": envelope_title(code), "retryable": f.retryable, "details": message },
-            "correlation_id": ctx.correlation_id,
-            "timestamp": now_rfc3339(),
-        }),
+        ErrorFormat::Envelope => envelope(code, message, f, ctx),
         ErrorFormat::TenantProblem => tenant_problem(f, message),
         ErrorFormat::Problem => json!({
             "type": "about:blank",
@@ -284,6 +279,22 @@ fn tenant_problem(f: &Failure, message: String) -> Value {
     }
     let title = f.title.map(str::to_owned).unwrap_or_else(|| f.status.canonical_reason().unwrap_or("Error").to_owned());
     json!({ "type": problem_type(f.status), "title": title, "status": status, "detail": message })
+}
+
+/// Seed 002's error envelope: `message` is the code's title ("Validation failed"),
+/// `details` what went wrong (omitted, never `null`, when there is nothing more to say),
+/// `retryable` true exactly for the seed table's RATE_LIMITED, CIRCUIT_OPEN and
+/// INTERNAL_ERROR, and `retry_after_seconds` with every `Retry-After`.
+fn envelope(code: &str, message: String, f: &Failure, ctx: &Context) -> Value {
+    let title = envelope_title(code);
+    let mut error = json!({ "code": code, "message": title, "retryable": matches!(code, "RATE_LIMITED" | "CIRCUIT_OPEN" | "INTERNAL_ERROR") });
+    if !message.is_empty() && !message.eq_ignore_ascii_case(&title) {
+        error["details"] = Value::String(message);
+    }
+    if let Some(secs) = f.retry_after {
+        error["retry_after_seconds"] = json!(secs);
+    }
+    json!({ "success": false, "error": error, "correlation_id": ctx.correlation_id, "timestamp": now_rfc3339() })
 }
 
 fn envelope_title(code: &str) -> String {
@@ -352,6 +363,17 @@ mod tests {
         assert_eq!(v["error"]["message"], "Validation failed");
         assert_eq!(v["error"]["details"], "bad thing");
         assert_eq!(v["correlation_id"], "c-1");
+    }
+
+    #[test]
+    fn envelope_errors_are_retryable_by_code_carry_retry_after_seconds_and_omit_empty_details() {
+        let mut f = Failure::plain(StatusCode::TOO_MANY_REQUESTS, "slow down".into(), false);
+        f.retry_after = Some(7);
+        let v = body(ErrorFormat::Envelope, &f, &Context::default());
+        assert_eq!((v["error"]["code"].as_str(), v["error"]["retryable"].as_bool(), v["error"]["retry_after_seconds"].as_u64()), (Some("RATE_LIMITED"), Some(true), Some(7)));
+        let conflict = body(ErrorFormat::Envelope, &Failure::plain(StatusCode::CONFLICT, String::new(), true), &Context::default());
+        assert_eq!(conflict["error"]["retryable"], false, "only the seed's three codes are retryable");
+        assert!(conflict["error"].get("details").is_none() && conflict["error"].get("retry_after_seconds").is_none(), "{conflict}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod der;
 mod keys;
 pub mod leaf;
 pub mod names;
+pub mod ocsp;
 pub mod pem;
 pub mod serial;
 mod sign;

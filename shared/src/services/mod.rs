@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod pki;
 pub mod default_issuer;
+pub mod devices;
 pub mod provisioning;
 pub mod puppet_ca;
 pub mod rate_limit;

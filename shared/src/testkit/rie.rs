@@ -11,6 +11,7 @@ pub const RIE_VAR: &str = "AWS_LAMBDA_RIE";
 pub struct Rie {
     child: Child,
     url: String,
+    output: tempfile::NamedTempFile,
 }
 
 impl Rie {
@@ -19,13 +20,14 @@ impl Rie {
         let rie = std::env::var(RIE_VAR).unwrap_or_else(|_| panic!("{RIE_VAR} is not set: run the tests through infra/test.sh"));
         let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (port, runtime_port) = (free(), free());
+        let output = tempfile::NamedTempFile::new().expect("a file for the emulator's output");
         let child = Command::new(rie)
             .args(["--runtime-interface-emulator-address", &format!("127.0.0.1:{port}")])
             .args(["--runtime-api-address", &format!("127.0.0.1:{runtime_port}"), bootstrap])
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_FUNCTION_NAME", "function")
             .env("LOG_FORMAT", "json")
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(output.reopen().expect("the emulator's output file")))
             .stderr(Stdio::null())
             .spawn()
             .expect("start aws-lambda-rie");
@@ -34,7 +36,13 @@ impl Rie {
             assert!(Instant::now() < deadline, "aws-lambda-rie did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Rie { child, url: format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations") }
+        Rie { child, url: format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"), output }
+    }
+
+    /// What the function (and the emulator) printed on stdout so far: the function's
+    /// CloudWatch log stream, EMF documents included.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.output.path()).unwrap_or_default()
     }
 
     /// Invokes the function with `event` (JSON text) and returns its JSON result.

@@ -1,5 +1,5 @@
 //! Creates, idempotently, the AWS resources the adapters use outside CloudFormation: the
-//! DynamoDB table, the S3 bucket, the job and tenant SQS queues and the confirm-token KMS
+//! DynamoDB table, the S3 bucket, the job, tenant and device SQS queues and the confirm-token KMS
 //! HMAC key (tests against moto, `trustplane admin`); and redrives their dead letters
 //! (`trustplane admin redrive`).
 
@@ -25,15 +25,16 @@ use std::time::Duration;
 const TABLE_WAIT: Duration = Duration::from_secs(300);
 
 /// Creates the resources of `config` with the SDK configuration from the environment;
-/// returns `config` with `job_queue_url`, `tenants.queue_url` and `tenants.token_key_id`
-/// filled in.
+/// returns `config` with `job_queue_url`, `tenants.queue_url`, `device_queue_url` and
+/// `tenants.token_key_id` filled in.
 pub async fn create_resources(config: &Config) -> Result<Config> {
     create_resources_with(&sdk_config().await, config).await
 }
 
 /// [`create_resources`] with an explicit SDK configuration. The job queue is named after the
 /// last segment of `job_queue_url`, or `<stack_name>-jobs` when that is empty; the tenant
-/// queue likewise after `tenants.queue_url`, or `<stack_name>-tenants`. Without a
+/// queue likewise after `tenants.queue_url`, or `<stack_name>-tenants`, and the device queue
+/// after `device_queue_url`, or `<stack_name>-devices`. Without a
 /// `tenants.token_key_id`, the key aliased [`token_key_alias`] is used, created if needed.
 pub async fn create_resources_with(sdk: &SdkConfig, config: &Config) -> Result<Config> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
@@ -51,11 +52,12 @@ pub async fn create_resources_with(sdk: &SdkConfig, config: &Config) -> Result<C
         key_id => key_id.to_owned(),
     };
     let tenants = TenantConfig { queue_url, token_key_id, ..config.tenants.clone() };
-    Ok(Config { job_queue_url, tenants, ..config.clone() })
+    let device_queue_url = create_queue(&sqs, &queue_name(&config.device_queue_url, &config.stack_name, "devices")).await?;
+    Ok(Config { job_queue_url, tenants, device_queue_url, ..config.clone() })
 }
 
 /// `trustplane admin redrive` on AWS, with the SDK configuration from the environment: moves
-/// the dead letters of the job queue and of the tenant queue back to their queues.
+/// the dead letters of the job, tenant and device queues back to their queues.
 pub async fn redrive_dead_letters(config: &Config) -> Result<usize> {
     redrive_dead_letters_with(&sdk_config().await, config).await
 }
@@ -65,7 +67,7 @@ pub async fn redrive_dead_letters(config: &Config) -> Result<usize> {
 pub async fn redrive_dead_letters_with(sdk: &SdkConfig, config: &Config) -> Result<usize> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let mut moved = 0;
-    for url in [&config.job_queue_url, &config.tenants.queue_url].into_iter().filter(|u| !u.is_empty()) {
+    for url in [&config.job_queue_url, &config.tenants.queue_url, &config.device_queue_url].into_iter().filter(|u| !u.is_empty()) {
         moved += super::SqsQueue::new(sqs.clone(), url.clone()).redrive().await?;
     }
     Ok(moved)

@@ -44,6 +44,7 @@ pub fn open(config: &crate::config::Config) -> Result<(AdapterPorts, Arc<LocalQu
         custody: Arc::new(KeyFileCustody::new(dir.join("keys"))?),
         queue: queue.clone(),
         tenant_queue: queue.clone(),
+        device_queue: queue.clone(),
         blobs: Arc::new(DirBlobs::new(dir.join("blobs"))?),
         mac,
         tenant_dbs: Arc::new(SqliteTenantDatabases::new(dir.join("tenants"))?),

@@ -216,6 +216,7 @@ impl Pki {
         writes.extend(extra(&record)?);
         let counted = Delta { signed: 1, pending: if answers_pending { -1 } else { 0 }, revoked: 0 };
         counts::commit_counted(self.ports.store.as_ref(), &record.issuer_id, counted, writes).await?;
+        crate::metrics::Event::count("CertificatesIssued").by("Channel", provenance.channel.as_str()).emit();
         Ok(Issued { record, cert, chain })
     }
 }

@@ -38,6 +38,7 @@ mod crl;
 mod inventory;
 mod issuance;
 mod lifecycle;
+mod ocsp;
 mod orphans;
 mod policy;
 mod tokens;

@@ -59,6 +59,7 @@ impl Pki {
         writes.extend(extra);
         let counted = Delta { revoked: 1, ..Delta::default() };
         counts::commit_counted(self.ports.store.as_ref(), &record.issuer_id, counted, writes).await.map_err(|e| if matches!(e, Error::Conflict(_)) { already() } else { e })?;
+        crate::metrics::Event::count("CertificatesRevoked").by("Channel", record.channel().as_str()).emit();
         self.request_crl(&record.issuer_id).await;
         Ok(record)
     }

@@ -34,6 +34,7 @@ mod counting;
 mod details;
 mod listing;
 mod requests;
+mod renewal;
 mod signing;
 mod status;
 mod tokens;
@@ -44,7 +45,7 @@ pub use details::{fingerprint, CertificateDetails, Extension};
 pub use listing::{glob_matches, Pattern, SortOrder, Window};
 pub use requests::{CsrRecord, CsrState, RequestQuery, RequestSort, Submission, Submitted};
 pub use signing::Fingerprint;
-pub use status::{CaStatus, Renewed};
+pub use status::{CaStatus, CrlChain, Renewed};
 pub use tokens::{challenge_password, AutosignToken, TokenTtl, MAX_TOKEN_TTL_SECONDS};
 
 use crate::config::Config;

@@ -50,7 +50,7 @@ const VALIDITY_DAYS: i64 = 3650;
 
 /// The PuppetAgent profile for `certname` (clientAuth + serverAuth, CN and, when the certname
 /// is a DNS name, a dNSName SAN), valid for ten years or until the CA certificate ends.
-fn leaf_request(ca: &AuthorityRecord, certname: &Certname) -> Result<LeafRequest> {
+pub(super) fn leaf_request(ca: &AuthorityRecord, certname: &Certname) -> Result<LeafRequest> {
     let remaining = ca.not_after - now() - Duration::minutes(1);
     if remaining <= Duration::ZERO {
         return Err(unavailable(Error::Unavailable(format!("the certificate of CA authority {} has expired; renew it", ca.id))));

@@ -160,17 +160,32 @@ impl PuppetCa {
 
     /// Puppet `GET certificate_revocation_list/ca`: the CA's current CRL followed by those of
     /// its ancestors, PEM (Puppet Server's CRL chain, which agents checking the whole chain
-    /// need).
-    pub async fn crl_chain_pem(&self) -> Result<String> {
+    /// need), with the newest `thisUpdate` among them (the `Last-Modified` agents revalidate
+    /// with `If-Modified-Since`).
+    pub async fn crl_chain(&self) -> Result<CrlChain> {
         let mut current = self.authority().await?;
-        let mut pems = String::new();
+        let mut chain = CrlChain { pem: String::new(), last_modified: OffsetDateTime::UNIX_EPOCH };
         for _ in 0..MAX_CHAIN {
-            pems.push_str(&crl::to_pem(&self.pki.current_crl(&current.id).await.map_err(unavailable)?));
+            let der = self.pki.current_crl(&current.id).await.map_err(unavailable)?;
+            chain.last_modified = chain.last_modified.max(this_update(&der)?);
+            chain.pem.push_str(&crl::to_pem(&der));
             match current.parent_authority_id.clone() {
                 Some(parent) => current = self.pki.get_authority(&parent).await?,
-                None => return Ok(pems),
+                None => return Ok(chain),
             }
         }
         Err(Error::internal(format!("the CA chain is longer than {MAX_CHAIN}")))
     }
+}
+
+/// The CRLs of a CA chain, PEM, and when the newest of them was issued.
+#[derive(Clone, Debug)]
+pub struct CrlChain {
+    pub pem: String,
+    pub last_modified: OffsetDateTime,
+}
+
+fn this_update(der: &[u8]) -> Result<OffsetDateTime> {
+    let (_, crl) = x509_parser::parse_x509_crl(der).map_err(|e| Error::internal(format!("stored CRL is unreadable: {e}")))?;
+    Ok(crl.last_update().to_datetime())
 }

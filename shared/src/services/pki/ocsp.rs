@@ -1,0 +1,139 @@
+//! The OCSP responder (RFC 6960) of every authority. Responses are signed by a delegated
+//! responder (§4.2.2.2): a key in custody per authority (`<authorityId>-ocsp`), certified by
+//! the authority for [`RESPONDER_VALIDITY`] and re-certified once two thirds of it have passed,
+//! so the CA key signs a responder certificate a few times a month, never a response.
+//!
+//! Layout: `OCSP#<authorityId>` / `RESPONDER` ([`Responder`], versioned).
+
+use super::records::{AuthorityStatus, CertStatus};
+use super::{now, Pki};
+use crate::error::{Error, Result};
+use crate::pki::leaf::LeafKey;
+use crate::pki::ocsp::{self, CertId, Failure, HashAlg, ResponseData, Status};
+use crate::pki::SubjectName;
+use crate::ports::{Condition, Item, KeyHandle};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// How long a responder certificate is valid.
+pub const RESPONDER_VALIDITY: Duration = Duration::days(30);
+/// How long a response may be cached (`nextUpdate − thisUpdate`).
+pub const RESPONSE_VALIDITY: Duration = Duration::hours(1);
+
+/// An authority's delegated responder: its custody key and current certificate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Responder {
+    pub key: KeyHandle,
+    /// DER, standard base64.
+    pub certificate_der: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+}
+
+fn responder_pk(authority_id: &str) -> String {
+    format!("OCSP#{authority_id}")
+}
+
+impl Pki {
+    /// The DER `OCSPResponse` to `request` (DER) addressed to `authority_id`: a signed answer
+    /// for each certificate asked about (`unknown` for another issuer's or one never issued),
+    /// or an unsuccessful status: `malformedRequest`, `unauthorized` (no such authority).
+    pub async fn ocsp(&self, authority_id: &str, request: &[u8]) -> Result<Vec<u8>> {
+        let Ok(request) = ocsp::parse_request(request) else { return Ok(ocsp::failure_response(Failure::MalformedRequest)) };
+        let Ok(authority) = self.get_authority(authority_id).await else { return Ok(ocsp::failure_response(Failure::Unauthorized)) };
+        let issuer_der = authority.der()?;
+        let mut answers = Vec::with_capacity(request.certs.len());
+        for id in request.certs {
+            let status = self.ocsp_status(authority_id, &issuer_der, &id).await?;
+            answers.push((id, status));
+        }
+        let (responder, signer) = self.responder(&authority).await?;
+        let responder_der = base64::engine::general_purpose::STANDARD.decode(&responder.certificate_der).map_err(Error::internal)?;
+        let (_, responder_cert) = x509_parser::parse_x509_certificate(&responder_der).map_err(|e| Error::internal(format!("responder certificate: {e}")))?;
+        let at = now();
+        let data = ResponseData {
+            responder_key_hash: HashAlg::Sha1.digest(&responder_cert.public_key().subject_public_key.data),
+            produced_at: at,
+            answers: &answers,
+            this_update: at,
+            next_update: at + RESPONSE_VALIDITY,
+            nonce: request.nonce.as_deref(),
+        }
+        .to_der();
+        let signature = signer.sign_message(&data)?;
+        Ok(ocsp::signed_response(&data, signer.algorithm(), &signature, &responder_der))
+    }
+
+    async fn ocsp_status(&self, authority_id: &str, issuer_der: &[u8], id: &CertId) -> Result<Status> {
+        let Some(hash) = id.hash else { return Ok(Status::Unknown) };
+        if ocsp::issuer_hashes(issuer_der, hash)? != (id.issuer_name_hash.clone(), id.issuer_key_hash.clone()) {
+            return Ok(Status::Unknown);
+        }
+        let Some(pointer) = self.ports.store.get(&format!("SERIAL#{authority_id}#{}", id.serial.to_hex()), "SERIAL").await? else {
+            return Ok(Status::Unknown);
+        };
+        if let Some(cert_id) = pointer.data["certId"].as_str() {
+            let record = self.get_certificate(cert_id).await?;
+            return Ok(match (record.status, record.revoked_at) {
+                (CertStatus::Revoked, Some(at)) => Status::Revoked { at, reason: record.revocation_reason.map(|r| r.code()) },
+                _ => Status::Good,
+            });
+        }
+        let Some(child) = pointer.data["authorityId"].as_str() else { return Ok(Status::Unknown) };
+        let child = self.get_authority(child).await?;
+        Ok(match (child.status, child.revocation) {
+            (AuthorityStatus::Revoked, Some(revocation)) if revocation.serial_numbers.contains(&id.serial.to_hex()) => {
+                Status::Revoked { at: revocation.revoked_at, reason: Some(revocation.reason.code()) }
+            }
+            _ => Status::Good,
+        })
+    }
+
+    /// The authority's responder, created or re-certified when due.
+    async fn responder(&self, authority: &super::AuthorityRecord) -> Result<(Responder, crate::pki::CaSigner)> {
+        let pk = responder_pk(&authority.id);
+        let stored = self.ports.store.get(&pk, "RESPONDER").await?;
+        let current = stored.as_ref().map(|item| serde_json::from_value::<Responder>(item.data.clone())).transpose().map_err(Error::internal)?;
+        if let Some(responder) = current.as_ref().filter(|r| r.not_after - now() > RESPONDER_VALIDITY / 3) {
+            let signer = self.ports.custody.signer(&responder.key).await?;
+            return Ok((responder.clone(), signer));
+        }
+        let key = match &current {
+            Some(responder) => responder.key.clone(),
+            None => self.ports.custody.create_key(&format!("{}-ocsp", authority.id), authority.key.algorithm).await?,
+        };
+        let signer = self.ports.custody.signer(&key).await?;
+        let responder = self.certify_responder(authority, key, &signer).await?;
+        let mut item = Item::new(pk, "RESPONDER", serde_json::to_value(&responder).map_err(Error::internal)?);
+        let condition = match &stored {
+            Some(previous) => {
+                item.version = previous.version + 1;
+                Condition::Version(previous.version)
+            }
+            None => Condition::Absent,
+        };
+        match self.ports.store.put(item, condition).await {
+            Ok(()) => Ok((responder, signer)),
+            Err(Error::Conflict(_)) => {
+                let winner: Responder = self.ports.store.get(&responder_pk(&authority.id), "RESPONDER").await?.map(|i| serde_json::from_value(i.data)).transpose().map_err(Error::internal)?.ok_or_else(|| Error::Unavailable("OCSP responder".into()))?;
+                let signer = self.ports.custody.signer(&winner.key).await?;
+                Ok((winner, signer))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn certify_responder(&self, authority: &super::AuthorityRecord, key: KeyHandle, signer: &crate::pki::CaSigner) -> Result<Responder> {
+        let signing = self.signing(authority.clone()).await?;
+        let subject = SubjectName::common_name_only(&format!("OCSP responder {}", authority.id))?;
+        let spki = rcgen::PublicKeyData::subject_public_key_info(signer);
+        let leaf = LeafKey { spki_der: spki, is_rsa: key.algorithm.is_rsa() };
+        let not_before = now() - Duration::minutes(5);
+        let not_after = (now() + RESPONDER_VALIDITY).min(authority.not_after);
+        let issued = ocsp::responder_certificate(&subject, not_before, not_after, &leaf, &signing.issuer())?;
+        tracing::info!(authority_id = %authority.id, serial = %issued.serial, "OCSP responder certified");
+        Ok(Responder { key, certificate_der: base64::engine::general_purpose::STANDARD.encode(&issued.der), not_after: issued.not_after })
+    }
+}
