@@ -1,6 +1,7 @@
 //! The OCSP responder (RFC 6960) against `openssl ocsp` over `trustplane serve`: good,
 //! revoked (with its reason) and unknown serials, responses signed by a delegated responder
-//! that OpenSSL verifies up to the root, the nonce echoed, and the GET form.
+//! that OpenSSL verifies up to the root, the nonce echoed, the GET form, and the responder
+//! named in issued certificates' AIA.
 
 mod common;
 
@@ -47,6 +48,8 @@ fn openssl_ocsp_sees_good_revoked_and_unknown_serials_in_verified_responses_with
     write(dir.path(), "root.pem", &blocks[1]);
     let leaf = write(dir.path(), "leaf.pem", issued["certificateContent"].as_str().unwrap());
     let url = format!("{}/ocsp/{issuer}", server.base);
+    let aia = Command::new("openssl").args(["x509", "-noout", "-ocsp_uri", "-in", &leaf]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&aia.stdout).trim(), url, "the certificate's AIA names this responder");
 
     let good = ask(dir.path(), &url, &["-cert", &leaf]);
     assert!(good.contains("Response verify OK") && good.contains("leaf.pem: good"), "{good}");

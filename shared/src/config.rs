@@ -51,6 +51,11 @@ pub struct Config {
     /// point is `<CRL_BASE_URL>/crl/<authorityId>.crl` (default: `PUBLIC_BASE_URL`, which `serve`
     /// answers at that path; on AWS the CRL bucket's regional URL).
     pub crl_base_url: String,
+    /// `OCSP_BASE_URL`: base of the OCSP responder URL written into the AIA of what each
+    /// authority signs (`<base>/ocsp/<authorityId>`). Default: `PUBLIC_BASE_URL` when set, or,
+    /// on the embedded backend, its default (`serve` answers there); on AWS without either,
+    /// no OCSP URL is written.
+    pub ocsp_base_url: Option<String>,
     /// `CRL_VALIDITY_HOURS`: a CRL's nextUpdate − thisUpdate (default 24).
     pub crl_validity_hours: u32,
     /// `DEFAULT_ISSUER_ID`: the authority agent provisioning and the Puppet CA sign with.
@@ -157,6 +162,11 @@ impl Config {
             puppet_autosign,
             puppet_max_pending,
             crl_base_url: get("CRL_BASE_URL").filter(|v| !v.is_empty()).unwrap_or_else(|| public_base_url.clone()),
+            ocsp_base_url: match get("OCSP_BASE_URL").or_else(|| get("PUBLIC_BASE_URL")).filter(|v| !v.is_empty()) {
+                Some(base) => Some(base),
+                None if backend == Backend::Local => Some(public_base_url.clone()),
+                None => None,
+            },
             crl_validity_hours,
             default_issuer_id: get("DEFAULT_ISSUER_ID").filter(|v| !v.is_empty()),
             backend,

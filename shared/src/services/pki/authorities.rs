@@ -51,13 +51,15 @@ pub(crate) struct Signing {
     pub der: Vec<u8>,
     pub signer: CaSigner,
     pub crl_url: String,
+    /// Its OCSP responder, for the AIA of what it signs (`OCSP_BASE_URL`).
+    pub ocsp_url: Option<String>,
 }
 
 impl Signing {
     /// The issuer of end-entity certificates and CRLs: what it signs names the CRL it really
     /// publishes (RFC 5280 §4.2.1.13), whatever its own policy says.
     pub fn issuer(&self) -> IssuerRef<'_> {
-        IssuerRef { cert_der: &self.der, signer: &self.signer, crl_distribution_point: Some(&self.crl_url), ocsp_responder_url: None }
+        IssuerRef { cert_der: &self.der, signer: &self.signer, crl_distribution_point: Some(&self.crl_url), ocsp_responder_url: self.ocsp_url.as_deref() }
     }
 
     /// The issuer of a child CA certificate: the child's policy says where the child is
@@ -296,7 +298,8 @@ impl Pki {
         let der = record.der()?;
         let signer = self.ports.custody.signer(&record.key).await?;
         let crl_url = self.crl_url(&record.id);
-        Ok(Signing { record, der, signer, crl_url })
+        let ocsp_url = self.config.ocsp_base_url.as_deref().map(|base| format!("{}/ocsp/{}", base.trim_end_matches('/'), record.id));
+        Ok(Signing { record, der, signer, crl_url, ocsp_url })
     }
 
     /// Where the authority's CRL is published: `<CRL_BASE_URL>/crl/<id>.crl`.
