@@ -1,7 +1,7 @@
 //! The OCSP responder (RFC 6960) against `openssl ocsp` over `trustplane serve`: good,
 //! revoked (with its reason) and unknown serials, responses signed by a delegated responder
 //! that OpenSSL verifies up to the root, the nonce echoed, the GET form, and the responder
-//! named in issued certificates' AIA.
+//! named in issued certificates' AIA, pre-signed answers served again until the status changes.
 
 mod common;
 
@@ -55,11 +55,24 @@ fn openssl_ocsp_sees_good_revoked_and_unknown_serials_in_verified_responses_with
     assert!(good.contains("Response verify OK") && good.contains("leaf.pem: good"), "{good}");
     assert!(!good.contains("WARNING: no nonce"), "the nonce is echoed: {good}");
 
+    let respout = |name: &str| {
+        let file = dir.path().join(name);
+        let text = ask(dir.path(), &url, &["-cert", &leaf, "-no_nonce", "-respout", file.to_str().unwrap()]);
+        (text, std::fs::read(&file).unwrap())
+    };
+    let (first, first_bytes) = respout("first.der");
+    let (second, second_bytes) = respout("second.der");
+    assert!(first.contains("leaf.pem: good") && second.contains("Response verify OK"), "{first}{second}");
+    assert_eq!(first_bytes, second_bytes, "a nonce-less answer is served pre-signed, not signed again");
+
     let path = format!("/api/v1/certificates/{}/revocation", issued["id"].as_str().unwrap());
     let (status, revoked) = server.post_json(&path, Some(&key), &serde_json::json!({ "reason": "KEY_COMPROMISE" }));
     assert_eq!(status, 202, "{revoked}");
     let revoked = ask(dir.path(), &url, &["-cert", &leaf]);
     assert!(revoked.contains("Response verify OK") && revoked.contains("leaf.pem: revoked") && revoked.contains("Reason: keyCompromise"), "{revoked}");
+
+    let (cached, _) = respout("third.der");
+    assert!(cached.contains("leaf.pem: revoked"), "a revocation is answered at once, cache or not: {cached}");
 
     let unknown = ask(dir.path(), &url, &["-serial", "0x1234"]);
     assert!(unknown.contains("Response verify OK") && unknown.contains("0x1234: unknown"), "{unknown}");

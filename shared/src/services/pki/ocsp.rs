@@ -3,13 +3,15 @@
 //! the authority for [`RESPONDER_VALIDITY`] and re-certified once two thirds of it have passed,
 //! so the CA key signs a responder certificate a few times a month, never a response.
 //!
-//! Layout: `OCSP#<authorityId>` / `RESPONDER` ([`Responder`], versioned).
+//! Layout: `OCSP#<authorityId>` / `RESPONDER` ([`Responder`], versioned); pre-signed answers
+//! in the blob store under `ocsp/` ([`CACHE_FOR`]).
 
 use super::records::{AuthorityStatus, CertStatus};
 use super::{now, Pki};
 use crate::error::{Error, Result};
 use crate::pki::leaf::LeafKey;
 use crate::pki::ocsp::{self, CertId, Failure, HashAlg, ResponseData, Status};
+use crate::domain::BlobKey;
 use crate::pki::SubjectName;
 use crate::ports::{Condition, Item, KeyHandle};
 use base64::Engine as _;
@@ -32,6 +34,34 @@ pub struct Responder {
     pub not_after: OffsetDateTime,
 }
 
+/// How long a pre-signed answer without a nonce is served again (RFC 5019 §2.2: responders
+/// may answer from pre-produced responses): half its validity, so clients that cache until
+/// `nextUpdate` still refresh in time. The status is part of the entry, so a revocation is
+/// answered at once.
+const CACHE_FOR: Duration = Duration::minutes(30);
+
+/// Where a single-certificate, nonce-less answer is kept: `ocsp/<authorityId>/<serial>-<hash>`
+/// in the blob store, with the time it was produced and the status it says.
+struct CacheEntry {
+    key: BlobKey,
+    status: u8,
+}
+
+fn cache_entry(authority_id: &str, id: &CertId, status: &Status) -> Result<CacheEntry> {
+    let hash = match id.hash {
+        Some(HashAlg::Sha1) => "sha1",
+        Some(HashAlg::Sha256) => "sha256",
+        None => "other",
+    };
+    let key = BlobKey::parse(&format!("ocsp/{authority_id}/{}-{hash}.der", id.serial.to_hex().to_ascii_lowercase()))?;
+    let status = match status {
+        Status::Good => 1,
+        Status::Revoked { .. } => 2,
+        Status::Unknown => 3,
+    };
+    Ok(CacheEntry { key, status })
+}
+
 fn responder_pk(authority_id: &str) -> String {
     format!("OCSP#{authority_id}")
 }
@@ -49,6 +79,13 @@ impl Pki {
             let status = self.ocsp_status(authority_id, &issuer_der, &id).await?;
             answers.push((id, status));
         }
+        let cache = match (&request.nonce, answers.as_slice()) {
+            (None, [(id, status)]) => Some(cache_entry(authority_id, id, status)?),
+            _ => None,
+        };
+        if let Some(hit) = self.cached(cache.as_ref()).await {
+            return Ok(hit);
+        }
         let (responder, signer) = self.responder(&authority).await?;
         let responder_der = base64::engine::general_purpose::STANDARD.decode(&responder.certificate_der).map_err(Error::internal)?;
         let (_, responder_cert) = x509_parser::parse_x509_certificate(&responder_der).map_err(|e| Error::internal(format!("responder certificate: {e}")))?;
@@ -63,7 +100,30 @@ impl Pki {
         }
         .to_der();
         let signature = signer.sign_message(&data)?;
-        Ok(ocsp::signed_response(&data, signer.algorithm(), &signature, &responder_der))
+        let response = ocsp::signed_response(&data, signer.algorithm(), &signature, &responder_der);
+        self.remember(cache.as_ref(), at, &response).await;
+        Ok(response)
+    }
+
+    /// A pre-signed answer still fresh for the same status, if one is stored.
+    async fn cached(&self, entry: Option<&CacheEntry>) -> Option<Vec<u8>> {
+        let entry = entry?;
+        let stored = self.ports.blobs.get(&entry.key).await.ok().flatten()?;
+        let (head, response) = stored.split_at_checked(9)?;
+        let produced = i64::from_be_bytes(head[..8].try_into().ok()?);
+        let fresh = now().unix_timestamp() - produced < CACHE_FOR.whole_seconds();
+        (fresh && head[8] == entry.status).then(|| response.to_vec())
+    }
+
+    /// Stores a signed answer for [`Pki::cached`] (best effort: a failure costs a signature).
+    async fn remember(&self, entry: Option<&CacheEntry>, produced: OffsetDateTime, response: &[u8]) {
+        let Some(entry) = entry else { return };
+        let mut stored = produced.unix_timestamp().to_be_bytes().to_vec();
+        stored.push(entry.status);
+        stored.extend_from_slice(response);
+        if let Err(e) = self.ports.blobs.put(&entry.key, stored, "application/octet-stream").await {
+            tracing::warn!(key = %entry.key, error = %e, "could not cache an OCSP response");
+        }
     }
 
     async fn ocsp_status(&self, authority_id: &str, issuer_der: &[u8], id: &CertId) -> Result<Status> {
