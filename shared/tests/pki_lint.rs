@@ -68,7 +68,7 @@ fn subject(cn: &str, email: Option<&str>) -> SubjectName {
 
 fn ca_profile(subject: &SubjectName, days: i64, path_len: Option<u8>) -> CaProfile<'_> {
     let now = OffsetDateTime::now_utc();
-    CaProfile { subject, serial: Serial::random(), not_before: now, not_after: now + Duration::days(days), path_len }
+    CaProfile { subject, serial: Serial::random(), not_before: now, not_after: now + Duration::days(days), path_len, name_constraints: None }
 }
 
 fn leaf_for(template: Template, alg: KeyAlgorithm, issuer: &IssuerRef<'_>) -> IssuedCert {

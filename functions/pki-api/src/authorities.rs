@@ -10,6 +10,7 @@ use trustplane_core::domain::{EntityId, Scope};
 use trustplane_core::http::{json, Caller, Json};
 use trustplane_core::pki::chain;
 use trustplane_core::pki::crl::RevocationReason;
+use trustplane_core::pki::constraints::NameConstraints;
 use trustplane_core::pki::leaf::Template;
 use trustplane_core::services::pki::{AuthorityOptions, AuthorityStatus, AuthorityType, IssuancePolicy, KeySpec, NewAuthority};
 use trustplane_core::{Error, Result};
@@ -53,6 +54,10 @@ pub struct PolicyBody {
     pub allowed_templates: Option<Vec<Template>>,
     pub allowed_dns_names: Option<Vec<String>>,
     pub max_validity_days: Option<u32>,
+    /// RFC 5280 §4.2.1.10: `{permittedDnsNames, excludedDnsNames, permittedIpRanges,
+    /// excludedIpRanges, permittedEmails, excludedEmails}`.
+    #[serde(default)]
+    pub name_constraints: Option<NameConstraints>,
 }
 
 impl CreateAuthority {
@@ -64,7 +69,7 @@ impl CreateAuthority {
             allowed_dns_names: policy.allowed_dns_names.clone(),
             max_validity_days: policy.max_validity_days,
         };
-        AuthorityOptions { issuance, client_token: self.client_token.clone() }
+        AuthorityOptions { issuance, client_token: self.client_token.clone(), name_constraints: policy.name_constraints.clone().unwrap_or_default() }
     }
 
     fn into_new(self) -> Result<NewAuthority> {

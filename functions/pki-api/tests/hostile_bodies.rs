@@ -46,7 +46,7 @@ async fn unknown_fields(env: Env) {
     assert_refused(&subject, "org: unknown field (expected one of commonName, organization, organizationalUnit, country, state, locality, email)");
     let subject_id = env.subject("Unconstrained CA?").await;
     let policy = json!({ "subjectId": subject_id, "type": "ROOT", "keySpec": { "algorithm": "EC", "size": 256 }, "policy": { "validityYears": 5, "pathLen": 0 } });
-    assert_refused(&env.post("/api/v1/authorities", policy).await, "policy.pathLen: unknown field (expected one of validityYears, pathLenConstraint, crlDistributionPoint, ocspResponderUrl, allowLeafIssuance, allowedTemplates, allowedDnsNames, maxValidityDays)");
+    assert_refused(&env.post("/api/v1/authorities", policy).await, "policy.pathLen: unknown field (expected one of validityYears, pathLenConstraint, crlDistributionPoint, ocspResponderUrl, allowLeafIssuance, allowedTemplates, allowedDnsNames, maxValidityDays, nameConstraints)");
     let curve = json!({ "subjectId": subject_id, "type": "ROOT", "keySpec": { "algorithm": "EC", "size": 256, "curve": "P-256" } });
     assert_refused(&env.post("/api/v1/authorities", curve).await, "keySpec.curve: unknown field (expected one of algorithm, size)");
     assert_eq!(env.get("/api/v1/authorities").await.json()["data"], json!([]));

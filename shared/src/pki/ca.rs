@@ -17,6 +17,8 @@ pub struct CaProfile<'a> {
     pub not_after: OffsetDateTime,
     /// `None` = unconstrained.
     pub path_len: Option<u8>,
+    /// RFC 5280 §4.2.1.10, written critical when not empty.
+    pub name_constraints: Option<&'a super::constraints::NameConstraints>,
 }
 
 /// The fields every CA certificate shares, before the issuer's policy is added.
@@ -27,6 +29,7 @@ struct CaFields {
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     path_len: Option<u8>,
+    name_constraints: Option<rcgen::NameConstraints>,
 }
 
 impl CaFields {
@@ -38,7 +41,13 @@ impl CaFields {
             not_before: profile.not_before,
             not_after: profile.not_after,
             path_len: profile.path_len,
+            name_constraints: None,
         }
+    }
+
+    fn constrained(mut self, constraints: Option<&super::constraints::NameConstraints>) -> Result<Self> {
+        self.name_constraints = constraints.filter(|c| !c.is_empty()).map(|c| c.to_rcgen()).transpose()?;
+        Ok(self)
     }
 
     /// RFC 5280 §4.2.1.9 BasicConstraints (critical, cA, pathLen), §4.2.1.3 KeyUsage (critical,
@@ -59,13 +68,14 @@ impl CaFields {
         params.key_identifier_method = KeyIdMethod::PreSpecified(sign::key_identifier(key.der_bytes()));
         params.use_authority_key_identifier_extension = has_parent;
         sign::add_email_san(&mut params, self.email.as_deref())?;
+        params.name_constraints = self.name_constraints;
         Ok(params)
     }
 }
 
 /// A self-signed root over `key` (its own custody key).
 pub fn self_signed_root(profile: &CaProfile<'_>, key: &CaSigner) -> Result<IssuedCert> {
-    let params = CaFields::from_profile(profile).params(key, false)?;
+    let params = CaFields::from_profile(profile).constrained(profile.name_constraints)?.params(key, false)?;
     sign::sign_self(&params, key)
 }
 
@@ -73,7 +83,7 @@ pub fn self_signed_root(profile: &CaProfile<'_>, key: &CaSigner) -> Result<Issue
 /// signed by `issuer`. Refused when the issuer's pathLenConstraint is 0 (RFC 5280 §4.2.1.9:
 /// it may not certify further CAs).
 pub fn intermediate(profile: &CaProfile<'_>, subject_key: &CaSigner, issuer: &IssuerRef<'_>) -> Result<IssuedCert> {
-    signed_by_parent(CaFields::from_profile(profile), subject_key, issuer)
+    signed_by_parent(CaFields::from_profile(profile).constrained(profile.name_constraints)?, subject_key, issuer)
 }
 
 fn signed_by_parent(fields: CaFields, subject_key: &CaSigner, issuer: &IssuerRef<'_>) -> Result<IssuedCert> {
@@ -93,7 +103,7 @@ fn signed_by_parent(fields: CaFields, subject_key: &CaSigner, issuer: &IssuerRef
 /// are put on it. pathLen and key are kept from `current_der`. The subject DN is copied
 /// attribute by attribute with its string types, so it encodes to the same bytes and names
 /// issued under the old certificate still chain (RFC 5280 §7.1).
-pub fn reissue(current_der: &[u8], serial: Serial, not_before: OffsetDateTime, not_after: OffsetDateTime, subject_key: &CaSigner, issuer: Option<&IssuerRef<'_>>) -> Result<IssuedCert> {
+pub fn reissue(current_der: &[u8], serial: Serial, not_before: OffsetDateTime, not_after: OffsetDateTime, subject_key: &CaSigner, issuer: Option<&IssuerRef<'_>>, constraints: Option<&super::constraints::NameConstraints>) -> Result<IssuedCert> {
     let current = sign::parse_cert(current_der)?;
     let bc = current.basic_constraints().ok().flatten().map(|e| e.value.clone()).filter(|bc| bc.ca);
     let Some(bc) = bc else {
@@ -105,7 +115,7 @@ pub fn reissue(current_der: &[u8], serial: Serial, not_before: OffsetDateTime, n
     let path_len = bc.path_len_constraint.map(|n| u8::try_from(n).unwrap_or(u8::MAX));
     let subject = super::names::dn_from_x509(current.subject())?;
     let email = current.subject().iter_email().next().and_then(|e| e.as_str().ok()).map(str::to_owned);
-    let fields = CaFields { subject, email, serial, not_before, not_after, path_len };
+    let fields = CaFields { subject, email, serial, not_before, not_after, path_len, name_constraints: None }.constrained(constraints)?;
     match issuer.filter(|i| i.signer.der_bytes() != subject_key.der_bytes()) {
         None => sign::sign_self(&fields.params(subject_key, false)?, subject_key),
         Some(parent) => signed_by_parent(fields, subject_key, parent),

@@ -105,7 +105,7 @@ fn a_root_reissue_keeps_subject_bytes_key_and_path_len_with_a_new_serial() {
     let old = parse(&root.cert.der);
     for issuer in [None, Some(root.issuer())] {
         let serial = Serial::random();
-        let renewed = reissue(&root.cert.der, serial.clone(), now(), now() + time::Duration::days(3650), &root.signer, issuer.as_ref()).unwrap();
+        let renewed = reissue(&root.cert.der, serial.clone(), now(), now() + time::Duration::days(3650), &root.signer, issuer.as_ref(), None).unwrap();
         let new = parse(&renewed.der);
         assert_eq!(new.subject().as_raw(), old.subject().as_raw());
         assert_eq!(new.issuer().as_raw(), old.subject().as_raw());
@@ -122,14 +122,14 @@ fn a_root_reissue_keeps_subject_bytes_key_and_path_len_with_a_new_serial() {
 fn an_intermediate_reissue_is_signed_by_the_parent_and_a_foreign_key_is_refused() {
     let root = test_root(KeyAlgorithm::EcP256);
     let int = test_intermediate(&root, KeyAlgorithm::EcP384);
-    let renewed = reissue(&int.cert.der, Serial::random(), now(), now() + time::Duration::days(365), &int.signer, Some(&root.issuer())).unwrap();
+    let renewed = reissue(&int.cert.der, Serial::random(), now(), now() + time::Duration::days(365), &int.signer, Some(&root.issuer()), None).unwrap();
     let (old, new, root_cert) = (parse(&int.cert.der), parse(&renewed.der), parse(&root.cert.der));
     assert_eq!(new.subject().as_raw(), old.subject().as_raw());
     assert_eq!(aki(&new), ski(&root_cert));
     assert_eq!(basic_constraints(&new), (true, true, Some(0)));
     assert!(new.verify_signature(Some(root_cert.public_key())).is_ok());
     let other = signer(KeyAlgorithm::EcP384);
-    let err = reissue(&int.cert.der, Serial::random(), now(), now() + time::Duration::days(1), &other, Some(&root.issuer()));
+    let err = reissue(&int.cert.der, Serial::random(), now(), now() + time::Duration::days(1), &other, Some(&root.issuer()), None);
     assert!(matches!(err, Err(Error::Validation(_))));
 }
 
@@ -138,7 +138,7 @@ fn a_ca_with_an_email_subject_keeps_its_rfc822_name_san_across_reissue() {
     let key = signer(KeyAlgorithm::EcP256);
     let name = SubjectName::parse(SubjectName { email: Some("pki@example.com".into()), ..subject("Mail Root") }).unwrap();
     let root = self_signed_root(&ca_profile(&name, 2, None), &key).unwrap();
-    let renewed = reissue(&root.der, Serial::random(), now(), now() + time::Duration::days(30), &key, None).unwrap();
+    let renewed = reissue(&root.der, Serial::random(), now(), now() + time::Duration::days(30), &key, None, None).unwrap();
     for der in [&root.der, &renewed.der] {
         let cert = parse(der);
         let ParsedExtension::SubjectAlternativeName(san) = ext(&cert, "2.5.29.17").parsed_extension() else { panic!() };

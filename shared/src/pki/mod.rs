@@ -6,6 +6,7 @@
 //! encodings ([`chain`]).
 
 pub mod ca;
+pub mod constraints;
 pub mod chain;
 pub mod crl;
 pub mod csr;

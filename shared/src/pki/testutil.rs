@@ -67,7 +67,7 @@ impl TestCa {
 }
 
 pub(crate) fn ca_profile(subject: &SubjectName, years: i64, path_len: Option<u8>) -> CaProfile<'_> {
-    CaProfile { subject, serial: Serial::random(), not_before: now(), not_after: now() + Duration::days(365 * years), path_len }
+    CaProfile { subject, serial: Serial::random(), not_before: now(), not_after: now() + Duration::days(365 * years), path_len, name_constraints: None }
 }
 
 pub(crate) fn test_root(alg: KeyAlgorithm) -> TestCa {

@@ -41,6 +41,8 @@ pub struct AuthorityOptions {
     pub issuance: IssuancePolicy,
     /// Makes the creation idempotent: 1..=64 characters `[A-Za-z0-9._:-]`.
     pub client_token: Option<String>,
+    /// RFC 5280 §4.2.1.10 name constraints for the new CA certificate.
+    pub name_constraints: crate::pki::constraints::NameConstraints,
 }
 
 /// An authority ready to sign: its record, certificate DER, custody signer and the URL its
@@ -108,6 +110,7 @@ fn path_len(requested: Option<u32>, parent: Option<&AuthorityRecord>) -> Result<
 
 /// The record of a new authority.
 fn assemble(id: String, subject_id: String, plan: Plan, key: KeyHandle, cert: IssuedCert, policy: Policy, client_token: Option<String>) -> AuthorityRecord {
+    let inherited_constraints = plan.parent.as_ref().map(|p| p.chain_constraints().into_iter().cloned().collect()).unwrap_or_default();
     AuthorityRecord {
         id,
         subject_id,
@@ -124,6 +127,7 @@ fn assemble(id: String, subject_id: String, plan: Plan, key: KeyHandle, cert: Is
         policy,
         created_at: now(),
         revocation: None,
+        inherited_constraints,
         client_token,
     }
 }
@@ -149,6 +153,7 @@ impl Pki {
             crl_distribution_point: url("crlDistributionPoint", new.crl_distribution_point.as_ref())?,
             ocsp_responder_url: url("ocspResponderUrl", new.ocsp_responder_url.as_ref())?,
             issuance: options.issuance.validated()?,
+            name_constraints: options.name_constraints.validated()?,
         };
         let id = match options.client_token.as_deref() {
             Some(token) => match self.claim_token(token, &(&new, &policy.issuance)).await? {
@@ -239,7 +244,7 @@ impl Pki {
     async fn sign_ca(&self, plan: &Plan, subject: &SubjectName, key: &KeyHandle, policy: &Policy) -> Result<IssuedCert> {
         let signer = self.ports.custody.signer(key).await?;
         let now = now();
-        let profile = CaProfile { subject, serial: Serial::random(), not_before: now - Duration::seconds(60), not_after: plan.not_after, path_len: plan.path_len };
+        let profile = CaProfile { subject, serial: Serial::random(), not_before: now - Duration::seconds(60), not_after: plan.not_after, path_len: plan.path_len, name_constraints: Some(&policy.name_constraints) };
         match &plan.parent {
             None => ca::self_signed_root(&profile, &signer),
             Some(parent) => {

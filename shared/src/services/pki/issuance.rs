@@ -123,6 +123,7 @@ impl Pki {
         let issuer = self.usable_issuer(&request.issuer_id, validity).await?;
         super::policy::check_leaf(&issuer, template, &dns_names, validity)?;
         let subject = self.referenced_subject(&subject_id).await?;
+        super::policy::check_names(&issuer, &dns_names, &ip_addresses, subject.name.email.as_deref())?;
         let (key, private_key_pem) = match csr_key {
             Some(key) => (key, None),
             None => {
@@ -155,6 +156,7 @@ impl Pki {
     {
         let issuer = self.usable_issuer(&request.issuer_id, request.validity).await?;
         super::policy::check_leaf(&issuer, request.template, &request.dns_names, request.validity)?;
+        super::policy::check_names(&issuer, &request.dns_names, &request.ip_addresses, request.subject.email.as_deref())?;
         self.sign_and_commit(issuer, request, key, provenance, extra).await
     }
 

@@ -93,6 +93,12 @@ pub(crate) fn check_leaf(issuer: &AuthorityRecord, template: Template, dns_names
     Ok(())
 }
 
+/// Refuses (422) a name outside the name constraints of the issuer or any of its ancestors.
+pub(crate) fn check_names(issuer: &AuthorityRecord, dns_names: &[DnsName], ip_addresses: &[std::net::IpAddr], email: Option<&str>) -> Result<()> {
+    let emails: Vec<String> = email.into_iter().map(str::to_owned).collect();
+    issuer.chain_constraints().into_iter().try_for_each(|c| c.check(dns_names, ip_addresses, &emails))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,9 @@ pub struct Policy {
     pub ocsp_responder_url: Option<String>,
     #[serde(flatten)]
     pub issuance: super::policy::IssuancePolicy,
+    /// RFC 5280 §4.2.1.10, in its certificate and enforced at issuance below it.
+    #[serde(default, skip_serializing_if = "crate::pki::constraints::NameConstraints::is_empty")]
+    pub name_constraints: crate::pki::constraints::NameConstraints,
 }
 
 /// A certification authority: its certificate and the custody handle of its key.
@@ -125,6 +128,9 @@ pub struct AuthorityRecord {
     pub policy: Policy,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The name constraints of its ancestors, nearest first (each binds what it issues).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited_constraints: Vec<crate::pki::constraints::NameConstraints>,
     /// When and why the authority was revoked (`REVOKED` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<super::lifecycle::AuthorityRevocation>,
@@ -134,6 +140,12 @@ pub struct AuthorityRecord {
 }
 
 impl AuthorityRecord {
+    /// Every name-constraint set that binds what this authority signs: its own, then its
+    /// ancestors' (RFC 5280 §6.1: constraints accumulate along the path).
+    pub fn chain_constraints(&self) -> Vec<&crate::pki::constraints::NameConstraints> {
+        std::iter::once(&self.policy.name_constraints).chain(&self.inherited_constraints).filter(|c| !c.is_empty()).collect()
+    }
+
     /// The CA certificate's DER.
     pub fn der(&self) -> Result<Vec<u8>> {
         use base64::Engine;

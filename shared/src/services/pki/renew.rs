@@ -90,7 +90,7 @@ impl Pki {
         }
         let policy = self.own_policy(current);
         let issuer = parent.as_ref().map(|p| p.issuer_of(&policy));
-        ca::reissue(&current.der()?, Serial::random(), now - Duration::seconds(60), not_after, &signer, issuer.as_ref())
+        ca::reissue(&current.der()?, Serial::random(), now - Duration::seconds(60), not_after, &signer, issuer.as_ref(), Some(&current.policy.name_constraints))
     }
 
     /// The policy whose URLs the parent writes into the authority's certificate. Records
