@@ -7,11 +7,12 @@
 //! revocation, and a Puppet request's submission, withdrawal or rejection. The counter is
 //! conditioned on the version read; a transaction that fails because another writer moved
 //! the counter meanwhile is committed again over a fresh read (the signature is not made
-//! again). While no counter exists (a deployment older than counters), writers mark it dirty
-//! (a versioned `DIRTY` item without numbers) and the first read builds it by a recount
-//! ([`store_recount`]) conditioned on the version it saw before counting: a write that
-//! commits while the recount runs moves that version, so the stale recount is not stored and
-//! the reader counts again. Pending requests that expire by store TTL never decrement it, so
+//! again). While no counter has been counted (an authority the Puppet CA never reported on, or
+//! a deployment older than counters), writers stamp it dirty with a fresh token (`state`
+//! `DIRTY:<uuid>`, put unconditionally, so concurrent writers never conflict over it) and the
+//! first read builds it by a recount ([`store_built`]) conditioned on the token it saw before
+//! counting: a write that commits while the recount runs changes the token, so the stale
+//! recount is not stored and the reader counts again. Pending requests that expire by store TTL never decrement it, so
 //! readers recount pending requests when the counter says the cap is reached or when the
 //! pending count is older than [`PENDING_RECOUNT_AFTER`].
 
@@ -71,18 +72,19 @@ fn apply(count: u64, by: i64) -> u64 {
 pub enum Counter {
     /// Never written.
     Absent,
-    /// Written to by writers but never counted: it must be built by a recount.
-    Dirty(u64),
+    /// Written to by writers but never counted (its dirty token): it must be built by a recount.
+    Dirty(String),
     /// Counted, at this version.
     Counted(u64, CaCounts),
 }
 
 impl Counter {
-    /// The stored version, if the item exists.
-    pub fn version(&self) -> Option<u64> {
+    /// What changes whenever a writer touches the counter.
+    fn token(&self) -> Option<String> {
         match self {
             Counter::Absent => None,
-            Counter::Dirty(v) | Counter::Counted(v, _) => Some(*v),
+            Counter::Dirty(token) => Some(token.clone()),
+            Counter::Counted(v, _) => Some(format!("v{v}")),
         }
     }
 }
@@ -92,8 +94,8 @@ const DIRTY: &str = "DIRTY";
 /// The stored counter of `authority_id`.
 pub async fn read(store: &dyn Store, authority_id: &str) -> Result<Counter> {
     let Some(item) = store.get(&pk(authority_id), SK).await? else { return Ok(Counter::Absent) };
-    if item.state.as_deref() == Some(DIRTY) {
-        return Ok(Counter::Dirty(item.version));
+    if let Some(token) = item.state.as_deref().filter(|s| s.starts_with(DIRTY)) {
+        return Ok(Counter::Dirty(token.to_owned()));
     }
     let counts = serde_json::from_value(item.data).map_err(|e| Error::internal(format!("corrupt counter of authority {authority_id}: {e}")))?;
     Ok(Counter::Counted(item.version, counts))
@@ -104,10 +106,8 @@ pub async fn read(store: &dyn Store, authority_id: &str) -> Result<Counter> {
 fn counter_write(authority_id: &str, read: &Counter, delta: Delta) -> Result<Write> {
     let Counter::Counted(version, counts) = read else {
         let mut mark = Item::new(pk(authority_id), SK, serde_json::json!({ "dirty": true }));
-        mark.state = Some(DIRTY.to_owned());
-        mark.version = read.version().map_or(1, |v| v + 1);
-        let condition = read.version().map_or(Condition::Absent, Condition::Version);
-        return Ok(Write::Put { item: mark, condition });
+        mark.state = Some(format!("{DIRTY}:{}", uuid::Uuid::new_v4().simple()));
+        return Ok(Write::Put { item: mark, condition: Condition::Always });
     };
     let moved = CaCounts {
         pending: apply(counts.pending, delta.pending),
@@ -136,7 +136,7 @@ pub async fn commit_counted(store: &dyn Store, authority_id: &str, delta: Delta,
         match store.transact(all).await {
             Err(Error::Conflict(e)) if attempt < COMMIT_ATTEMPTS => {
                 let now = read(store, authority_id).await?;
-                if now.version() == current.version() {
+                if now.token() == current.token() {
                     return Err(Error::Conflict(e));
                 }
                 current = now;
@@ -146,6 +146,23 @@ pub async fn commit_counted(store: &dyn Store, authority_id: &str, delta: Delta,
         }
     }
     Err(Error::Unavailable(format!("the counter of authority {authority_id} is too busy; retry")))
+}
+
+/// Stores `counts`, counted by the caller, over the never-counted counter `seen` before
+/// counting (absent or dirty). A write since then wins: `counts` is then not stored, and
+/// `false` returned.
+pub async fn store_built(store: &dyn Store, authority_id: &str, seen: &Counter, counts: &CaCounts) -> Result<bool> {
+    let condition = match seen {
+        Counter::Absent => Condition::Absent,
+        Counter::Dirty(token) => Condition::State(token.clone()),
+        Counter::Counted(v, _) => Condition::Version(*v),
+    };
+    let next = if let Counter::Counted(v, _) = seen { v + 1 } else { 1 };
+    match store.put(item(authority_id, counts, next)?, condition).await {
+        Ok(()) => Ok(true),
+        Err(Error::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Stores `counts`, recounted by the caller, over the counter read at `version` before
@@ -181,11 +198,31 @@ mod tests {
         let stale = counts(0);
         let signed = Delta { signed: 1, ..Delta::default() };
         commit_counted(&store, "ca", signed, vec![]).await.unwrap();
-        assert!(!store_recount(&store, "ca", seen_before_counting.version(), &stale).await.unwrap(), "a stale recount was stored");
+        assert!(!store_built(&store, "ca", &seen_before_counting, &stale).await.unwrap(), "a stale recount was stored");
         let dirty = read(&store, "ca").await.unwrap();
         assert!(matches!(dirty, Counter::Dirty(_)), "{dirty:?}");
-        assert!(store_recount(&store, "ca", dirty.version(), &counts(1)).await.unwrap());
         commit_counted(&store, "ca", signed, vec![]).await.unwrap();
-        assert!(matches!(read(&store, "ca").await.unwrap(), Counter::Counted(_, c) if c.signed == 2));
+        assert!(!store_built(&store, "ca", &dirty, &counts(1)).await.unwrap(), "overtaken again by a second write");
+        let dirty = read(&store, "ca").await.unwrap();
+        assert!(store_built(&store, "ca", &dirty, &counts(2)).await.unwrap());
+        commit_counted(&store, "ca", signed, vec![]).await.unwrap();
+        assert!(matches!(read(&store, "ca").await.unwrap(), Counter::Counted(_, c) if c.signed == 3));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn concurrent_writers_of_a_never_counted_counter_never_conflict_with_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("t.db")).unwrap());
+        let writers = (0..32).map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mark = Item::new(format!("CERT#{i}"), "CERT", serde_json::json!({}));
+                commit_counted(store.as_ref(), "busy", Delta { signed: 1, ..Delta::default() }, vec![Write::Put { item: mark, condition: Condition::Absent }]).await
+            })
+        });
+        for done in futures::future::join_all(writers).await {
+            done.unwrap().unwrap();
+        }
+        assert!(matches!(read(store.as_ref(), "busy").await.unwrap(), Counter::Dirty(_)));
     }
 }

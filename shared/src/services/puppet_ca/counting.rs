@@ -22,10 +22,9 @@ impl PuppetCa {
     pub(super) async fn counts(&self) -> Result<CaCounts> {
         let id = self.authority_id().await?;
         match counts::read(self.ports.store.as_ref(), &id).await? {
-            Counter::Absent => self.build_counter(&id, None).await,
-            Counter::Dirty(version) => self.build_counter(&id, Some(version)).await,
             Counter::Counted(version, counted) if self.pending_count_is_stale(&counted) => self.recount_pending(&id, version, counted).await,
             Counter::Counted(_, counted) => Ok(counted),
+            never_counted => self.build_counter(&id, never_counted).await,
         }
     }
 
@@ -35,16 +34,16 @@ impl PuppetCa {
 
     /// Counts everything for a CA whose counter was never counted, and stores the result
     /// unless a write moved the counter meanwhile (then counts again, a few times at most).
-    async fn build_counter(&self, id: &str, mut version: Option<u64>) -> Result<CaCounts> {
+    async fn build_counter(&self, id: &str, mut seen: Counter) -> Result<CaCounts> {
         let store = self.ports.store.as_ref();
         for _ in 0..BUILD_ATTEMPTS {
             let counted = self.count_everything().await?;
-            if counts::store_recount(store, id, version, &counted).await? {
+            if counts::store_built(store, id, &seen, &counted).await? {
                 return Ok(counted);
             }
             match counts::read(store, id).await? {
                 Counter::Counted(_, built) => return Ok(built),
-                moved => version = moved.version(),
+                moved => seen = moved,
             }
         }
         tracing::warn!(authority_id = id, "counter kept moving while it was built; answering an unstored count");
