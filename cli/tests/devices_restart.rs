@@ -1,6 +1,8 @@
 //! Seed 002 recovery on a real `trustplane serve`: killed (SIGKILL) right after provision-all,
 //! restarted over the same data directory, the session is listed as recoverable, resume
-//! finishes it, and every allowlisted device ends provisioned with exactly one certificate.
+//! finishes it, and every allowlisted device ends provisioned with exactly one certificate;
+//! the session's SSE stream (curl, as EventSource reads it) replays every event once and
+//! resumes after `Last-Event-ID`.
 
 mod common;
 
@@ -81,4 +83,44 @@ fn a_serve_killed_mid_batch_lists_the_session_as_recoverable_and_resume_finishes
     for i in 0..DEVICES {
         assert!(names.contains(&mac(i).as_str()), "{} has a certificate", mac(i));
     }
+    events_survive_the_restart_and_resume_after_last_event_id(&server, &key, &id);
+}
+
+/// `(id, type, payload)` of every event in an SSE text.
+fn parse_sse(text: &str) -> Vec<(String, String, Value)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim_start().to_owned());
+            let data: Value = serde_json::from_str(&field("data:")?).ok()?;
+            Some((field("id:").unwrap_or_default(), data["type"].as_str()?.to_owned(), data["payload"].clone()))
+        })
+        .collect()
+}
+
+/// The session's events from the log through `serve`'s stream with curl, as a browser's
+/// EventSource reads them, then again after `Last-Event-ID`: each once, in order.
+fn events_survive_the_restart_and_resume_after_last_event_id(server: &Server, key: &str, id: &str) {
+    let stream = |last: Option<&str>| {
+        let header = format!("x-api-key: {key}");
+        let resume = last.map(|l| format!("last-event-id: {l}"));
+        let mut args = vec!["/api/v1/provisioning/batch/events?session_id=".to_owned() + id, "-N".into(), "--max-time".into(), "4".into(), "-H".into(), header];
+        if let Some(resume) = resume {
+            args.extend(["-H".into(), resume]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        parse_sse(&server.curl(&args).1)
+    };
+    let all = stream(None);
+    assert_eq!(all.first().map(|e| e.1.as_str()), Some("connection.established"), "{all:?}");
+    let logged: Vec<&(String, String, Value)> = all.iter().filter(|e| !e.0.is_empty()).collect();
+    let provisioned: Vec<&str> = logged.iter().filter(|e| e.1 == "device.state_changed" && e.2["new_state"] == "provisioned").filter_map(|e| e.2["mac"].as_str()).collect();
+    assert_eq!(provisioned.len(), DEVICES, "one provisioned event per device, none lost to the kill: {provisioned:?}");
+    let ids: Vec<&str> = logged.iter().map(|e| e.0.as_str()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "ids are unique and in order");
+    let cut = ids.len() / 2;
+    let rest: Vec<String> = stream(Some(ids[cut - 1])).into_iter().map(|e| e.0).filter(|i| !i.is_empty()).collect();
+    assert_eq!(rest, ids[cut..].iter().map(|i| i.to_string()).collect::<Vec<_>>(), "resumed after Last-Event-ID exactly once");
 }
