@@ -16,13 +16,24 @@ struct TlsServer {
 }
 
 impl TlsServer {
-    /// Starts on a free port with its data under `dir`.
+    /// Starts on a free port with its data under `dir` (choosing again when another test
+    /// takes the port first).
     fn start(dir: &Path, env: &[(&str, &str)]) -> TlsServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Self::start_on(dir, port, env)
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            if let Some(server) = Self::try_start_on(dir, port, env) {
+                return server;
+            }
+        }
+        panic!("serve --tls found no free loopback port in 10 tries");
     }
 
     fn start_on(dir: &Path, port: u16, env: &[(&str, &str)]) -> TlsServer {
+        Self::try_start_on(dir, port, env).unwrap_or_else(|| panic!("port {port} must be free"))
+    }
+
+    fn try_start_on(dir: &Path, port: u16, env: &[(&str, &str)]) -> Option<TlsServer> {
+        std::net::TcpListener::bind(("127.0.0.1", port)).ok()?;
         let data_dir = dir.join("data");
         let child = Command::new(env!("CARGO_BIN_EXE_trustplane"))
             .args(["serve", "--tls", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
@@ -36,13 +47,23 @@ impl TlsServer {
             .spawn()
             .expect("spawn trustplane serve --tls");
         let ca_bundle = dir.join("ca.pem");
-        let server = TlsServer { child, port, data_dir, ca_bundle };
+        let mut server = TlsServer { child, port, data_dir, ca_bundle };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while server.curl(&["-k", "-o", server.ca_bundle.to_str().unwrap(), "/puppet-ca/v1/certificate/ca"]).0 != 200 {
+        loop {
+            if server.child.try_wait().unwrap().is_some() {
+                let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+                assert!(stderr.contains("binding"), "serve --tls exited at start: {stderr}");
+                return None;
+            }
+            if server.curl(&["-k", "-o", server.ca_bundle.to_str().unwrap(), "/puppet-ca/v1/certificate/ca"]).0 == 200 {
+                std::thread::sleep(Duration::from_millis(50));
+                if server.child.try_wait().unwrap().is_none() {
+                    return Some(server);
+                }
+            }
             assert!(Instant::now() < deadline, "serve --tls did not answer");
             std::thread::sleep(Duration::from_millis(200));
         }
-        server
     }
 
     fn url(&self, path: &str) -> String {

@@ -28,17 +28,27 @@ impl Server {
         Self::start_with(data_dir, &[])
     }
 
-    /// As [`Server::start`], with extra environment variables.
+    /// As [`Server::start`], with extra environment variables. A port taken between choosing
+    /// it and `serve` binding it (other tests start servers too) is chosen again.
     pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Self::start_on(port, data_dir, env)
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            if let Some(server) = Self::try_start_on(port, data_dir, env) {
+                return server;
+            }
+        }
+        panic!("serve found no free loopback port in 10 tries");
     }
 
     /// As [`Server::start_with`], on a fixed loopback port (which must be free).
     pub fn start_on(port: u16, data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
-            panic!("port {port} must be free for this test: {e}");
-        }
+        Self::try_start_on(port, data_dir, env).unwrap_or_else(|| panic!("port {port} must be free for this test"))
+    }
+
+    /// `serve` on `port`, once it answers `/health`; `None` when the port is taken (then the
+    /// server exits at once, and an answer on the port would be another test's).
+    fn try_start_on(port: u16, data_dir: &Path, env: &[(&str, &str)]) -> Option<Server> {
+        std::net::TcpListener::bind(("127.0.0.1", port)).ok()?;
         let base = format!("http://127.0.0.1:{port}");
         let logs = tempfile::tempdir().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_trustplane"))
@@ -52,13 +62,24 @@ impl Server {
             .stderr(Stdio::from(std::fs::File::create(logs.path().join("stderr")).unwrap()))
             .spawn()
             .expect("spawn trustplane serve");
-        let server = Server { child: Some(child), base, data_dir: data_dir.to_path_buf(), logs };
+        let mut server = Server { child: Some(child), base, data_dir: data_dir.to_path_buf(), logs };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while server.curl(&["/health"]).0 != 200 {
+        loop {
+            if server.child.as_mut().unwrap().try_wait().unwrap().is_some() {
+                server.child = None;
+                let stderr = std::fs::read_to_string(server.logs.path().join("stderr")).unwrap_or_default();
+                assert!(stderr.contains("binding"), "serve exited at start: {stderr}");
+                return None;
+            }
+            if server.curl(&["/health"]).0 == 200 {
+                std::thread::sleep(Duration::from_millis(50));
+                if server.child.as_mut().unwrap().try_wait().unwrap().is_none() {
+                    return Some(server);
+                }
+            }
             assert!(Instant::now() < deadline, "serve did not answer /health");
             std::thread::sleep(Duration::from_millis(100));
         }
-        server
     }
 
     /// The first admin key `serve` wrote on its first start.
