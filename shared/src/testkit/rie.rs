@@ -16,8 +16,19 @@ pub struct Rie {
 
 impl Rie {
     /// Starts `bootstrap` under the emulator with `env`; panics (never skips) without the RIE.
+    /// Ports another test takes between choosing them and the emulator binding them are chosen
+    /// again (the emulator then exits, and an answer on the port would be another's).
     pub fn start(bootstrap: &str, env: &[(String, String)]) -> Rie {
         let rie = std::env::var(RIE_VAR).unwrap_or_else(|_| panic!("{RIE_VAR} is not set: run the tests through infra/test.sh"));
+        for _ in 0..10 {
+            if let Some(started) = Self::try_start(&rie, bootstrap, env) {
+                return started;
+            }
+        }
+        panic!("aws-lambda-rie found no free loopback ports in 10 tries");
+    }
+
+    fn try_start(rie: &str, bootstrap: &str, env: &[(String, String)]) -> Option<Rie> {
         let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (port, runtime_port) = (free(), free());
         let output = tempfile::NamedTempFile::new().expect("a file for the emulator's output");
@@ -31,12 +42,19 @@ impl Rie {
             .stderr(Stdio::null())
             .spawn()
             .expect("start aws-lambda-rie");
+        let mut started = Rie { child, url: format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"), output };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            if started.child.try_wait().ok().flatten().is_some() {
+                return None;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(50));
+                return started.child.try_wait().ok().flatten().is_none().then_some(started);
+            }
             assert!(Instant::now() < deadline, "aws-lambda-rie did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Rie { child, url: format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"), output }
     }
 
     /// What the function (and the emulator) printed on stdout so far: the function's
