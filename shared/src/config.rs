@@ -7,6 +7,21 @@ use std::path::PathBuf;
 mod device_events;
 mod tenants;
 
+/// The number variable `name` holds (`default` when unset or empty), refused outside `range`.
+pub(crate) fn number<T>(get: &impl Fn(&str) -> Option<String>, name: &str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match get(name).filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| Error::validation(format!("{name} must be a number in {}..={}", range.start(), range.end()))),
+    }
+}
+
 pub use device_events::DeviceEventsConfig;
 pub use tenants::TenantConfig;
 
@@ -143,21 +158,15 @@ impl Config {
         let tenants = TenantConfig::from_lookup(&get)?;
         let device_events = DeviceEventsConfig::from_lookup(&get, backend)?;
         let devices_guard = crate::services::devices::guard::GuardConfig::from_lookup(&get)?;
-        let bounded = |name: &str, default: u64, max: u64| -> Result<u64> {
-            match get(name).filter(|v| !v.is_empty()) {
-                Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| Error::validation(format!("{name} must be 1..={max}"))),
-                None => Ok(default),
-            }
-        };
         Ok(Config {
             tenants,
             device_events,
             devices_guard,
             device_queue_url: get("DEVICE_QUEUE_URL").unwrap_or_default(),
             device_issuer_id: get("DEVICE_ISSUER_ID").filter(|v| !v.is_empty()),
-            device_cert_validity_days: bounded("DEVICE_CERT_VALIDITY_DAYS", 365, 3650)? as u32,
-            device_max_receives: bounded("DEVICE_MAX_RECEIVES", 5, 1000)? as u32,
-            device_gateway_timeout_secs: bounded("DEVICE_GATEWAY_TIMEOUT_SECONDS", 120, 86_400)?,
+            device_cert_validity_days: number(&get, "DEVICE_CERT_VALIDITY_DAYS", 365, 1..=3650)?,
+            device_max_receives: number(&get, "DEVICE_MAX_RECEIVES", 5, 1..=1000)?,
+            device_gateway_timeout_secs: number(&get, "DEVICE_GATEWAY_TIMEOUT_SECONDS", 120, 1..=86_400)?,
             agent_cert_validity_days,
             puppet_autosign,
             puppet_max_pending,

@@ -1,7 +1,7 @@
 //! Seed 002's SSE stream settings (`DEVICE_EVENTS_*`).
 
-use super::Backend;
-use crate::error::{Error, Result};
+use super::{number, Backend};
+use crate::error::Result;
 use std::time::Duration;
 
 /// How `GET /api/v1/provisioning/batch/events` tails the event log (part of [`super::Config`]).
@@ -30,28 +30,17 @@ pub struct DeviceEventsConfig {
     pub ticket_ttl_secs: i64,
 }
 
-fn millis(get: &impl Fn(&str) -> Option<String>, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64> {
-    match get(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| Error::validation(format!("{name} must be a number in {}..={}", range.start(), range.end()))),
-    }
-}
-
 impl DeviceEventsConfig {
     /// Reads the stream settings through `get`; defaults depend on the backend.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>, backend: Backend) -> Result<Self> {
         let aws = backend == Backend::Aws;
         Ok(DeviceEventsConfig {
-            poll: Duration::from_millis(millis(get, "DEVICE_EVENTS_POLL_MS", if aws { 500 } else { 250 }, 10..=60_000)?),
-            settle: Duration::from_millis(millis(get, "DEVICE_EVENTS_SETTLE_MS", if aws { 2000 } else { 500 }, 0..=60_000)?),
-            heartbeat: Duration::from_millis(millis(get, "DEVICE_EVENTS_HEARTBEAT_MS", 15_000, 10..=600_000)?),
-            max_stream: Duration::from_secs(millis(get, "DEVICE_EVENTS_MAX_STREAM_SECS", 840, 1..=86_400)?),
-            retry: Duration::from_millis(millis(get, "DEVICE_EVENTS_RETRY_MS", 1000, 0..=600_000)?),
-            ticket_ttl_secs: millis(get, "DEVICE_EVENTS_TICKET_TTL_SECS", 60, 1..=60)? as i64,
+            poll: Duration::from_millis(number(get, "DEVICE_EVENTS_POLL_MS", if aws { 500 } else { 250 }, 10..=60_000)?),
+            settle: Duration::from_millis(number(get, "DEVICE_EVENTS_SETTLE_MS", if aws { 2000 } else { 500 }, 0..=60_000)?),
+            heartbeat: Duration::from_millis(number(get, "DEVICE_EVENTS_HEARTBEAT_MS", 15_000, 10..=600_000)?),
+            max_stream: Duration::from_secs(number(get, "DEVICE_EVENTS_MAX_STREAM_SECS", 840, 1..=86_400)?),
+            retry: Duration::from_millis(number(get, "DEVICE_EVENTS_RETRY_MS", 1000, 0..=600_000)?),
+            ticket_ttl_secs: number(get, "DEVICE_EVENTS_TICKET_TTL_SECS", 60, 1..=60)? as i64,
         })
     }
 }

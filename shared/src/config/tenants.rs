@@ -1,5 +1,6 @@
 //! Seed 003's settings: the confirm token, init rate limits, the worker and notifications.
 
+use super::number;
 use crate::error::{Error, Result};
 
 /// Tenant provisioning configuration (part of [`super::Config`]).
@@ -37,17 +38,6 @@ pub struct TenantConfig {
     /// `TENANT_STEP_LEASE_SECONDS`: how long a worker owns a running step before another
     /// delivery may take it over (default 120, below the queue's visibility timeout).
     pub step_lease_seconds: u32,
-}
-
-fn number(get: &impl Fn(&str) -> Option<String>, name: &str, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32> {
-    match get(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| Error::validation(format!("{name} must be a number in {}..={}", range.start(), range.end()))),
-    }
 }
 
 fn flag(get: &impl Fn(&str) -> Option<String>, name: &str) -> bool {

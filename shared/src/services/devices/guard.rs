@@ -10,6 +10,7 @@
 //!   half-open probe is let through, and its success closes the breaker again (its failure
 //!   re-opens it for another cool-down).
 
+use crate::config::number;
 use crate::error::{Error, Result};
 use crate::ports::Store;
 use crate::services::rate_limit::{Rate, RateLimiter};
@@ -37,22 +38,15 @@ impl Default for GuardConfig {
     }
 }
 
-fn number(get: &impl Fn(&str) -> Option<String>, name: &str, default: u32, max: u32) -> Result<u32> {
-    match get(name).filter(|v| !v.is_empty()) {
-        None => Ok(default),
-        Some(v) => v.parse().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| Error::validation(format!("{name} must be a number in 1..={max}"))),
-    }
-}
-
 impl GuardConfig {
     /// Reads the `DEVICES_RATE_*` and `DEVICES_BREAKER_*` settings through `get`.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self> {
         let d = GuardConfig::default();
         Ok(GuardConfig {
-            rate_per_sec: number(get, "DEVICES_RATE_PER_SEC", d.rate_per_sec, 100_000)?,
-            rate_burst: number(get, "DEVICES_RATE_BURST", d.rate_burst, 1_000_000)?,
-            breaker_failures: number(get, "DEVICES_BREAKER_FAILURES", d.breaker_failures, 1000)?,
-            breaker_cooldown_secs: number(get, "DEVICES_BREAKER_COOLDOWN_SECONDS", d.breaker_cooldown_secs, 3600)?,
+            rate_per_sec: number(get, "DEVICES_RATE_PER_SEC", d.rate_per_sec, 1..=100_000)?,
+            rate_burst: number(get, "DEVICES_RATE_BURST", d.rate_burst, 1..=1_000_000)?,
+            breaker_failures: number(get, "DEVICES_BREAKER_FAILURES", d.breaker_failures, 1..=1000)?,
+            breaker_cooldown_secs: number(get, "DEVICES_BREAKER_COOLDOWN_SECONDS", d.breaker_cooldown_secs, 1..=3600)?,
         })
     }
 
