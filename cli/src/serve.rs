@@ -81,6 +81,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     trustplane_core::telemetry::init(config.log_format);
     create_private_dir(&config.data_dir)?;
     let (ports, queue) = trustplane_core::wiring::open(&config).await.context("opening the backend")?;
+    if config.backend == trustplane_core::config::Backend::Local {
+        trustplane_core::services::devices::live::enable();
+    }
     let state = AppState::new(config, ports);
     ensure_admin_key(&state, &args.data_dir).await?;
     let pki = Pki::new(state.ports.clone(), state.config.clone());

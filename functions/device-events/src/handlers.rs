@@ -9,7 +9,7 @@ use serde::Deserialize;
 use std::time::{Duration, SystemTime};
 use trustplane_core::domain::Scope;
 use trustplane_core::http::{auth, AppState, Caller, CorrelationId, LenientJson};
-use trustplane_core::services::devices::{events, ticket};
+use trustplane_core::services::devices::{events, ticket, Devices};
 use trustplane_core::{Error, Result};
 
 /// The stream's query: `session_id` (filter), `last_event_id` (resume when the header cannot
@@ -25,7 +25,8 @@ pub struct StreamQuery {
 /// How long before the Lambda invocation's deadline a stream ends.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
-/// `GET /api/v1/provisioning/batch/events`.
+/// `GET /api/v1/provisioning/batch/events`; 404 `SESSION_NOT_FOUND` when `session_id` names
+/// no session.
 pub async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -36,6 +37,9 @@ pub async fn events(
     let cursor = resume_after(&headers, query.last_event_id.as_deref())?;
     let named = named_mode(query.named.as_deref())?;
     authorize(&state, &headers, query.ticket.as_deref(), session.as_deref()).await?;
+    if let Some(id) = &session {
+        Devices::new(&state.ports, state.config.clone()).session(id).await?;
+    }
     let lifetime = lifetime(state.config.device_events.max_stream, lambda.map(|Extension(c)| c.deadline()));
     tracing::info!(lifetime_ms = lifetime.as_millis() as u64, filtered = session.is_some(), resumed = cursor.is_some(), named, "stream opened");
     let tail = Tail::new(state.ports.store.clone(), &state.config.device_events, session, cursor, named, lifetime);

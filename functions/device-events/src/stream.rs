@@ -1,5 +1,6 @@
-//! One SSE stream: `connection.established`, then the event log tailed by short polling
-//! (`events::read_after` past the last id sent), `connection.heartbeat` every heartbeat
+//! One SSE stream: `connection.established`, then the event log past the last id sent: woken
+//! by the writers when they share the process (`serve`, [`live`]), else tailed by short polling
+//! `settle` behind the clock (`events::read_after`); `connection.heartbeat` every heartbeat
 //! period, and, once the stream's lifetime is up (or `serve` shuts down), a `retry:` hint
 //! and the end, so `EventSource` reconnects with `Last-Event-ID`. Dropping the body (the
 //! client went away) drops the stream and stops the polling.
@@ -16,7 +17,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use trustplane_core::config::DeviceEventsConfig;
 use trustplane_core::ports::Store;
-use trustplane_core::services::devices::events;
+use trustplane_core::services::devices::{events, live};
 
 /// Events read per poll; a full page is followed by another read at once.
 const PAGE: u32 = 200;
@@ -48,6 +49,7 @@ pub struct Tail {
     next_beat: Instant,
     next_poll: Instant,
     stop: watch::Receiver<bool>,
+    writes: Option<watch::Receiver<u64>>,
     done: bool,
 }
 
@@ -71,6 +73,7 @@ impl Tail {
             next_beat: now + config.heartbeat,
             next_poll: now,
             stop: ending().subscribe(),
+            writes: live::enabled().then(live::subscribe),
             done: false,
         }
     }
@@ -100,8 +103,8 @@ impl Tail {
                 return Some(Bytes::from(frame(None, events::EventKind::ConnectionHeartbeat.as_str(), &data, self.named)));
             }
             if now >= self.next_poll {
-                let (chunk, full) = self.read().await;
-                self.next_poll = if full { now } else { now + self.poll };
+                let (chunk, again) = self.read().await;
+                self.next_poll = again.map_or(self.ends_at, |after| now + after);
                 if !chunk.is_empty() {
                     return Some(chunk);
                 }
@@ -111,31 +114,55 @@ impl Tail {
             tokio::select! {
                 () = tokio::time::sleep_until(wake) => {}
                 _ = self.stop.changed() => {}
+                () = written(&mut self.writes) => self.next_poll = Instant::now(),
             }
         }
     }
 
-    /// One read past the cursor: the frames, and whether the page was full.
-    async fn read(&mut self) -> (Bytes, bool) {
-        let now = time::OffsetDateTime::now_utc();
-        let settle = time::Duration::try_from(self.settle).unwrap_or(time::Duration::ZERO);
-        match events::read_after(self.store.as_ref(), self.session.as_deref(), self.cursor.as_deref(), now, settle, PAGE).await {
-            Ok(read) => {
-                let full = read.len() == PAGE as usize;
-                let mut out = String::new();
-                for event in &read {
-                    out.push_str(&frame(Some(&event.id), event.kind.as_str(), &event.envelope_text(), self.named));
-                }
-                if let Some(last) = read.last() {
-                    self.cursor = Some(last.id.clone());
-                }
-                (Bytes::from(out), full)
-            }
+    /// One read past the cursor: the frames, and when to read again unwoken (`None`: only
+    /// when a writer wakes the stream).
+    async fn read(&mut self) -> (Bytes, Option<Duration>) {
+        let (read, held) = if self.writes.is_some() {
+            let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+            let (upper, held) = live::horizon(now_ms, self.settle);
+            (events::read_through(self.store.as_ref(), self.session.as_deref(), self.cursor.as_deref(), &upper, PAGE).await, held)
+        } else {
+            let settle = time::Duration::try_from(self.settle).unwrap_or(time::Duration::ZERO);
+            let now = time::OffsetDateTime::now_utc();
+            (events::read_after(self.store.as_ref(), self.session.as_deref(), self.cursor.as_deref(), now, settle, PAGE).await, true)
+        };
+        let read = match read {
+            Ok(read) => read,
             Err(e) => {
                 tracing::warn!(error = %e, "reading the device event log failed; retrying at the next poll");
-                (Bytes::new(), false)
+                return (Bytes::new(), Some(self.poll));
             }
+        };
+        let mut out = String::new();
+        for event in &read {
+            out.push_str(&frame(Some(&event.id), event.kind.as_str(), &event.envelope_text(), self.named));
         }
+        if let Some(last) = read.last() {
+            self.cursor = Some(last.id.clone());
+        }
+        let again = match (read.len() == PAGE as usize, held) {
+            (true, _) => Some(Duration::ZERO),
+            (false, true) if self.writes.is_some() => Some(self.settle),
+            (false, true) => Some(self.poll),
+            (false, false) => None,
+        };
+        (Bytes::from(out), again)
+    }
+}
+
+/// Resolves when a writer of this process commits events; never without [`live`].
+async fn written(writes: &mut Option<watch::Receiver<u64>>) {
+    let closed = match writes {
+        Some(rx) => rx.changed().await.is_err(),
+        None => true,
+    };
+    if closed {
+        std::future::pending::<()>().await;
     }
 }
 

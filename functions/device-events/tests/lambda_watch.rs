@@ -13,7 +13,8 @@ use std::time::Duration;
 use support::*;
 use trustplane_core::config::Config;
 use trustplane_core::http::AppState;
-use trustplane_core::services::devices::events::{DeviceEvent, EventKind};
+use trustplane_core::services::devices::events::{self, DeviceEvent, EventKind};
+use trustplane_core::services::devices::{sessions::StartSession, Devices};
 
 struct Killed(Child);
 
@@ -78,8 +79,8 @@ async fn start(dir: &std::path::Path, lifetime_secs: u32) -> (Killed, Killed, St
     (emulator, Killed(function), format!("http://127.0.0.1:{port}/lambda-url/_"))
 }
 
-async fn append(state: &AppState, i: usize) -> String {
-    let e = DeviceEvent::new(EventKind::DeviceStateChanged, Some("s-watch"), json!({ "n": i }), trustplane_core::clock::now());
+async fn append(state: &AppState, session: &str, i: usize) -> String {
+    let e = DeviceEvent::new(EventKind::DeviceStateChanged, Some(session), json!({ "n": i }), trustplane_core::clock::now());
     state.ports.store.transact(vec![e.write().unwrap()]).await.unwrap();
     e.id
 }
@@ -93,11 +94,14 @@ async fn through_cargo_lambda_watch_a_client_that_reconnects_with_last_event_id_
     let state = AppState::new(config, ports);
     let key = trustplane_core::testkit::mint_key(&state, &["devices:read"]).await;
     let (_emulator, _function, base) = start(dir.path(), 3).await;
-    let url = format!("{base}/api/v1/provisioning/batch/events?session_id=s-watch");
+    let devices = Devices::new(&state.ports, state.config.clone());
+    let session = devices.start(StartSession { target_ssid: Some("Onboarding".into()), ..Default::default() }).await.unwrap().id;
+    let url = format!("{base}/api/v1/provisioning/batch/events?session_id={session}");
 
-    let mut written = Vec::new();
+    let mut written = events::read_through(state.ports.store.as_ref(), Some(&session), None, "~", 10).await.unwrap().into_iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(written.len(), 1, "the session's start is logged");
     for i in 0..40 {
-        written.push(append(&state, i).await);
+        written.push(append(&state, &session, i).await);
     }
     let mut first = open_url(&url, &[("x-api-key", &key)]).await;
     assert_eq!(first.status, 200);
@@ -108,13 +112,13 @@ async fn through_cargo_lambda_watch_a_client_that_reconnects_with_last_event_id_
     assert_eq!(received.len(), 25, "events stream before the invocation ends");
     drop(first);
     for i in 40..100 {
-        written.push(append(&state, i).await);
+        written.push(append(&state, &session, i).await);
     }
     let last = received.last().unwrap().clone();
     let opened_at = std::time::Instant::now();
     let mut second = open_url(&url, &[("x-api-key", &key), ("last-event-id", &last)]).await;
     assert_eq!(second.status, 200);
-    received.extend(second.reader.logged(75, Duration::from_secs(10)).await.into_iter().map(|e| e.id.unwrap()));
+    received.extend(second.reader.logged(written.len() - received.len(), Duration::from_secs(10)).await.into_iter().map(|e| e.id.unwrap()));
     let events_at = opened_at.elapsed();
     assert_eq!(received, written, "every event once, in order");
     let mut closing = None;

@@ -15,6 +15,7 @@ on_both_backends!(
     appended_events_arrive_in_order_with_their_ids_after_the_connection_event,
     a_client_that_disconnects_mid_batch_and_reconnects_with_last_event_id_receives_every_event_exactly_once_in_order,
     a_session_filtered_stream_sees_only_its_sessions_events,
+    a_stream_filtered_on_an_unknown_session_is_refused_with_404_session_not_found,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -85,32 +86,44 @@ async fn a_client_that_disconnects_mid_batch_and_reconnects_with_last_event_id_r
 }
 
 async fn a_session_filtered_stream_sees_only_its_sessions_events(b: Backend) {
-    let mut opened = b.open_keyed(&format!("{EVENTS}?session_id=s-mine"), &[]).await;
+    let ((mine_id, started), (other_id, _)) = (b.session().await, b.session().await);
+    let mut opened = b.open_keyed(&format!("{EVENTS}?session_id={mine_id}&last_event_id={started}"), &[]).await;
     let hello = opened.reader.event(WAIT).await.unwrap().json();
-    assert_eq!((hello["session_id"].as_str(), hello["payload"]["session_id"].as_str()), (Some("s-mine"), Some("s-mine")));
+    assert_eq!((hello["session_id"].as_str(), hello["payload"]["session_id"].as_str()), (Some(mine_id.as_str()), Some(mine_id.as_str())));
     let mut mine = Vec::new();
     for i in 0..6 {
-        let session = ["s-mine", "s-other"][i % 2];
+        let session = [&mine_id, &other_id][i % 2];
         let e = b.append(EventKind::SessionStatus, Some(session), json!({ "i": i })).await;
         b.append(EventKind::NetworkStatusChanged, None, json!({ "connected": true })).await;
-        if session == "s-mine" {
+        if session == &mine_id {
             mine.push(e.id);
         }
     }
     let got = opened.reader.logged(10, Duration::from_secs(2)).await;
     let ids: Vec<_> = got.iter().map(|e| e.id.clone().unwrap()).collect();
     assert_eq!(ids, mine);
-    assert!(got.iter().all(|e| e.json()["session_id"] == "s-mine"));
+    assert!(got.iter().all(|e| e.json()["session_id"] == mine_id.as_str()));
+}
+
+async fn a_stream_filtered_on_an_unknown_session_is_refused_with_404_session_not_found(b: Backend) {
+    let opened = b.open_keyed(&format!("{EVENTS}?session_id=sess_never_started"), &[]).await;
+    assert_eq!(opened.status, 404);
+    let body = opened.json().await;
+    assert_eq!((body["success"].as_bool(), body["error"]["code"].as_str()), (Some(false), Some("SESSION_NOT_FOUND")), "{body}");
+    let (id, _) = b.session().await;
+    assert_eq!(b.open_keyed(&format!("{EVENTS}?session_id={id}"), &[]).await.status, 200);
 }
 
 #[tokio::test]
 async fn an_event_logged_before_the_client_connects_is_replayed_and_a_resume_id_past_it_skips_it() {
     let b = Backend::sqlite().await;
-    let old = b.append(EventKind::DeviceDiscovered, Some("s-1"), json!({})).await;
+    let (id, started) = b.session().await;
+    let old = b.append(EventKind::DeviceDiscovered, Some(&id), json!({})).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut fresh = b.open_keyed(&format!("{EVENTS}?session_id=s-1"), &[]).await;
-    assert_eq!(fresh.reader.logged(1, WAIT).await[0].id.as_deref(), Some(old.id.as_str()));
-    let mut resumed = b.open_keyed(&format!("{EVENTS}?session_id=s-1&last_event_id={}", old.id), &[]).await;
+    let mut fresh = b.open_keyed(&format!("{EVENTS}?session_id={id}"), &[]).await;
+    let replayed: Vec<_> = fresh.reader.logged(2, WAIT).await.into_iter().map(|e| e.id.unwrap()).collect();
+    assert_eq!(replayed, [started, old.id.clone()]);
+    let mut resumed = b.open_keyed(&format!("{EVENTS}?session_id={id}&last_event_id={}", old.id), &[]).await;
     assert!(resumed.reader.logged(1, Duration::from_millis(500)).await.is_empty());
 }
 

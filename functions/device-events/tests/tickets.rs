@@ -25,11 +25,12 @@ async fn ticket(b: &Backend, body: Option<&str>) -> String {
 #[tokio::test]
 async fn a_ticket_for_one_session_opens_that_sessions_stream_only() {
     let b = Backend::sqlite().await;
-    let t = ticket(&b, Some(r#"{"session_id":"s-a"}"#)).await;
-    let mut ok = b.open(&format!("{EVENTS}?session_id=s-a&ticket={t}"), &[]).await;
+    let ((a, _), (other_session, _)) = (b.session().await, b.session().await);
+    let t = ticket(&b, Some(&format!(r#"{{"session_id":"{a}"}}"#))).await;
+    let mut ok = b.open(&format!("{EVENTS}?session_id={a}&ticket={t}"), &[]).await;
     assert_eq!(ok.status, 200);
-    assert_eq!(ok.reader.event(WAIT).await.unwrap().json()["session_id"], "s-a");
-    for other in [format!("{EVENTS}?session_id=s-b&ticket={t}"), format!("{EVENTS}?ticket={t}")] {
+    assert_eq!(ok.reader.event(WAIT).await.unwrap().json()["session_id"], a.as_str());
+    for other in [format!("{EVENTS}?session_id={other_session}&ticket={t}"), format!("{EVENTS}?ticket={t}")] {
         let refused = b.open(&other, &[]).await;
         assert_eq!(refused.status, 403, "{other}");
         assert_eq!(refused.json().await["error"]["code"], "FORBIDDEN");
@@ -41,7 +42,9 @@ async fn a_ticket_without_a_session_opens_the_unfiltered_stream_and_an_empty_bod
     let b = Backend::sqlite().await;
     let t = ticket(&b, None).await;
     assert_eq!(b.open(&format!("{EVENTS}?ticket={t}"), &[]).await.status, 200);
-    assert_eq!(b.open(&format!("{EVENTS}?ticket={t}&session_id=any"), &[]).await.status, 200);
+    let (any, _) = b.session().await;
+    assert_eq!(b.open(&format!("{EVENTS}?ticket={t}&session_id={any}"), &[]).await.status, 200);
+    assert_eq!(b.open(&format!("{EVENTS}?ticket={t}&session_id=sess_unknown"), &[]).await.status, 404);
 }
 
 #[tokio::test]
@@ -76,8 +79,9 @@ async fn only_a_devices_read_key_gets_a_ticket_and_a_bad_session_id_is_a_validat
 async fn the_tickets_secret_never_reaches_the_logs() {
     let captured = Captured::global();
     let b = Backend::sqlite().await;
-    let t = ticket(&b, Some(r#"{"session_id":"s-log"}"#)).await;
-    let mut opened = b.open(&format!("{EVENTS}?session_id=s-log&ticket={t}"), &[]).await;
+    let (session, _) = b.session().await;
+    let t = ticket(&b, Some(&format!(r#"{{"session_id":"{session}"}}"#))).await;
+    let mut opened = b.open(&format!("{EVENTS}?session_id={session}&ticket={t}"), &[]).await;
     assert_eq!(opened.status, 200);
     opened.reader.event(WAIT).await.unwrap();
     assert_eq!(b.open(&format!("{EVENTS}?session_id=other&ticket={t}"), &[]).await.status, 403);

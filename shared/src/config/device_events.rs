@@ -7,12 +7,14 @@ use std::time::Duration;
 /// How `GET /api/v1/provisioning/batch/events` tails the event log (part of [`super::Config`]).
 #[derive(Clone, Debug)]
 pub struct DeviceEventsConfig {
-    /// `DEVICE_EVENTS_POLL_MS`: how often a stream reads the log for new events (default 250
-    /// in `serve`, 500 on AWS; 10..=60000).
+    /// `DEVICE_EVENTS_POLL_MS`: how often a stream reads the log for new events when writers
+    /// are other processes (default 250 in `serve`, 500 on AWS; 10..=60000); `serve`'s
+    /// streams are woken by commits ([`crate::services::devices::live`]).
     pub poll: Duration,
     /// `DEVICE_EVENTS_SETTLE_MS`: how far behind now a stream reads, so an event whose writer
     /// drew its id earlier but committed later (or a lagging DynamoDB index) is still read in
-    /// order (default 500 in `serve`, 2000 on AWS; 0..=60000).
+    /// order (default 500 in `serve`, 2000 on AWS; 0..=60000); in `serve`, how long an id
+    /// whose commit never returned holds streams back.
     pub settle: Duration,
     /// `DEVICE_EVENTS_HEARTBEAT_MS`: the period of `connection.heartbeat` events (default
     /// 15000; 10..=600000).

@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use trustplane_core::config::Config;
 use trustplane_core::http::AppState;
-use trustplane_core::services::devices::events::{DeviceEvent, EventKind};
+use trustplane_core::services::devices::events::{self, DeviceEvent, EventKind};
+use trustplane_core::services::devices::sessions::StartSession;
+use trustplane_core::services::devices::Devices;
 use trustplane_core::testkit::{mint_key, moto};
 
 /// The router served on 127.0.0.1, over one backend, with a `devices:read` key.
@@ -84,6 +86,15 @@ impl Backend {
         let event = DeviceEvent::new(kind, session, payload, trustplane_core::clock::now());
         self.state.ports.store.transact(vec![event.write().unwrap()]).await.unwrap();
         event
+    }
+
+    /// A session started through the service, and the id of the event its start logged (a
+    /// filtered stream resumed past it sees only what the test appends).
+    pub async fn session(&self) -> (String, String) {
+        let devices = Devices::new(&self.state.ports, self.state.config.clone());
+        let started = devices.start(StartSession { target_ssid: Some("Onboarding".into()), ..Default::default() }).await.unwrap();
+        let logged = events::read_through(self.state.ports.store.as_ref(), Some(&started.id), None, "~", 1000).await.unwrap();
+        (started.id, logged.last().expect("the start is logged").id.clone())
     }
 
     /// Opens the stream at `path_and_query` with `headers`.

@@ -119,7 +119,7 @@ impl Devices {
             };
             let (mut writes, _) = change_writes(session, version, old.as_ref(), &step.device)?;
             writes.extend(step.extra);
-            match self.store.transact(writes).await {
+            match super::live::commit(self.store.as_ref(), writes).await {
                 Ok(()) => return Ok(step.device),
                 Err(Error::Conflict(_)) if attempt < MAX_TRIES => jitter(attempt).await,
                 Err(e) => return Err(e),

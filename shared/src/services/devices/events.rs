@@ -8,8 +8,10 @@
 //! UUIDv7 in lower-case hex without hyphens: 32 characters whose first 12 are the
 //! millisecond timestamp, so byte order is time order.
 //!
-//! Readers stop `settle` before now: a writer that drew its id earlier but committed later
-//! (or a DynamoDB GSI that lags) is still seen, in order, by the next read.
+//! Readers in other processes than the writers (Lambda) stop `settle` before now: a writer
+//! that drew its id earlier but committed later (or a DynamoDB GSI that lags) is still seen,
+//! in order, by the next read. Readers sharing the writers' process (`serve`) read up to
+//! [`super::live::horizon`] instead.
 
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Index, IndexKey, Item, Query, SkRange, Store, Write};
@@ -138,23 +140,17 @@ fn id_time(now: OffsetDateTime) -> OffsetDateTime {
 
 /// A UUIDv7 for `now`, lower-case hex without hyphens. Within one process, ids drawn in the
 /// same millisecond count up (the 12 `rand_a` bits are a sequence), so they sort in the order
-/// they were drawn; the remaining 62 bits are random.
+/// they were drawn; the remaining 62 bits are random. See [`super::live`].
 pub fn new_event_id(now: OffsetDateTime) -> String {
-    static LAST: std::sync::Mutex<(u64, u16)> = std::sync::Mutex::new((0, 0));
-    let ms = (now.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
-    let seq = {
-        let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
-        let seq = if last.0 == ms && last.1 < 0x0fff { last.1 + 1 } else { 0 };
-        if ms >= last.0 {
-            *last = (ms, seq);
-        }
-        seq
-    };
-    let mut random: [u8; 10] = rand::random();
-    // `rand_a` is the low nibble of byte 0 and byte 1.
-    random[0] = (seq >> 8) as u8;
-    random[1] = (seq & 0xff) as u8;
-    uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid().simple().to_string()
+    super::live::draw((now.unix_timestamp_nanos() / 1_000_000).max(0) as u64)
+}
+
+/// The id of the event `write` appends, if it appends one.
+pub(crate) fn appended_id(write: &Write) -> Option<String> {
+    match write {
+        Write::Put { item, .. } if item.gsi1.as_ref().is_some_and(|g| g.pk == GLOBAL_PK) => Some(item.sk.clone()),
+        _ => None,
+    }
 }
 
 /// Whether `id` is usable as a session id in the log's keys and the stream's filter: 1 to
@@ -221,18 +217,23 @@ pub async fn read_after(
     limit: u32,
 ) -> Result<Vec<DeviceEvent>> {
     let cutoff_ms = ((now - settle).unix_timestamp_nanos() / 1_000_000).max(0);
-    let upper = format!("{cutoff_ms:012x}~");
+    read_through(store, session, after, &format!("{cutoff_ms:012x}~"), limit).await
+}
+
+/// The events after `after` (exclusive) up to `upper` (inclusive, an id or an id prefix),
+/// oldest first, at most `limit` (1..=1000); [`super::live::horizon`] gives `upper` in
+/// `serve`.
+pub async fn read_through(store: &dyn Store, session: Option<&str>, after: Option<&str>, upper: &str, limit: u32) -> Result<Vec<DeviceEvent>> {
     let lower = after.map(|a| format!("{a}~")).unwrap_or_else(|| "0".to_owned());
-    if lower > upper {
+    if lower.as_str() > upper {
         return Ok(Vec::new());
     }
     let (index, pk) = match session {
         Some(s) => (Index::Primary, format!("DEVEVT#S#{s}")),
         None => (Index::Gsi1, GLOBAL_PK.to_owned()),
     };
-    let page = store
-        .query(Query { index, pk, range: SkRange::Between(lower, upper), limit: limit.clamp(1, 1000), cursor: None, descending: false })
-        .await?;
+    let range = SkRange::Between(lower, upper.to_owned());
+    let page = store.query(Query { index, pk, range, limit: limit.clamp(1, 1000), cursor: None, descending: false }).await?;
     page.items
         .into_iter()
         .map(|item| serde_json::from_value(item.data).map_err(|e| Error::Internal(format!("stored event: {e}"))))

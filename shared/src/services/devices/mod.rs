@@ -13,6 +13,7 @@ pub mod sessions;
 pub mod worker;
 pub mod events;
 pub mod guard;
+pub mod live;
 pub mod network;
 pub mod ticket;
 

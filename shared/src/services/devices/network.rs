@@ -100,7 +100,7 @@ pub async fn report(store: &dyn Store, report: &NetworkReport, now: OffsetDateTi
         if changed {
             writes.push(changed_event(&report.status, report.session_id.as_deref(), now).write()?);
         }
-        match store.transact(writes).await {
+        match super::live::commit(store, writes).await {
             Err(Error::Conflict(_)) => continue,
             other => return other.map(|()| (report.status.clone(), changed)),
         }

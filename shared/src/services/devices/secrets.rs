@@ -13,17 +13,48 @@ use crate::ports::MacKey;
 use aws_lc_rs::aead::{Aad, Nonce, RandomizedNonceKey, AES_256_GCM, NONCE_LEN};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// The message the deployment's MAC key MACs to derive the device-secret key; distinct from
 /// the cursor label and from any JWT (which start with `eyJ`).
 pub const KEY_DERIVATION_LABEL: &[u8] = b"trustplane/device-secrets-key/v1";
 
-/// The sealing key, derived once per service instance.
+/// The sealing key, derived once per process and MAC key ([`SecretBox::of`]).
 pub struct SecretBox {
     key: RandomizedNonceKey,
 }
 
+/// Keys derived in this process, by the MAC key they came from. The `Weak` keeps the MAC
+/// key's allocation, so its address is not reused by another key while the entry stands.
+type Derived = Vec<(Weak<dyn MacKey>, Arc<SecretBox>)>;
+
+fn derived() -> &'static Mutex<Derived> {
+    static DERIVED: OnceLock<Mutex<Derived>> = OnceLock::new();
+    DERIVED.get_or_init(|| Mutex::new(Vec::new()))
+}
+
 impl SecretBox {
+    /// The key of `mac`, derived at its first use in this process (one KMS `GenerateMac` per
+    /// cold start on AWS, not one per request).
+    pub async fn of(mac: &Arc<dyn MacKey>) -> Result<Arc<SecretBox>> {
+        if let Some(found) = Self::cached(mac) {
+            return Ok(found);
+        }
+        let fresh = Arc::new(Self::derive(mac.as_ref()).await?);
+        let mut all = derived().lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|(weak, _)| weak.strong_count() > 0);
+        if let Some((_, kept)) = all.iter().find(|(weak, _)| weak.ptr_eq(&Arc::downgrade(mac))) {
+            return Ok(kept.clone());
+        }
+        all.push((Arc::downgrade(mac), fresh.clone()));
+        Ok(fresh)
+    }
+
+    fn cached(mac: &Arc<dyn MacKey>) -> Option<Arc<SecretBox>> {
+        let all = derived().lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().find(|(weak, _)| weak.ptr_eq(&Arc::downgrade(mac))).map(|(_, found)| found.clone())
+    }
+
     /// Derives the key from the deployment's MAC key.
     pub async fn derive(mac: &dyn MacKey) -> Result<Self> {
         let bytes = mac.mac(KEY_DERIVATION_LABEL).await?;
@@ -75,6 +106,32 @@ mod tests {
         async fn verify(&self, _: &[u8], _: &[u8]) -> Result<bool> {
             Ok(false)
         }
+    }
+
+    struct CountingMac(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl MacKey for CountingMac {
+        async fn mac(&self, msg: &[u8]) -> Result<Vec<u8>> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            FixedMac.mac(msg).await
+        }
+        async fn verify(&self, _: &[u8], _: &[u8]) -> Result<bool> {
+            Ok(false)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_key_is_derived_once_per_mac_key_and_anew_for_another_key() {
+        let (first, second) = (Arc::new(CountingMac(Default::default())), Arc::new(CountingMac(Default::default())));
+        let (first_key, second_key): (Arc<dyn MacKey>, Arc<dyn MacKey>) = (first.clone(), second.clone());
+        let sealed = SecretBox::of(&first_key).await.unwrap().seal("b", "secret").unwrap();
+        for _ in 0..5 {
+            assert_eq!(SecretBox::of(&first_key.clone()).await.unwrap().open("b", &sealed).unwrap(), "secret");
+        }
+        SecretBox::of(&second_key).await.unwrap();
+        let calls = |m: &CountingMac| m.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((calls(&first), calls(&second)), (1, 1));
     }
 
     #[tokio::test]

@@ -100,8 +100,8 @@ impl Devices {
     }
 
     /// The key sealing session secrets.
-    pub(crate) async fn secrets(&self) -> Result<SecretBox> {
-        SecretBox::derive(self.mac.as_ref()).await
+    pub(crate) async fn secrets(&self) -> Result<Arc<SecretBox>> {
+        SecretBox::of(&self.mac).await
     }
 
     /// Starts a session in `active`; the password is sealed before anything is stored.
@@ -130,7 +130,7 @@ impl Devices {
         let stored = StoredSession { session: session.clone(), sealed_password, discarded: false };
         let event = DeviceEvent::new(EventKind::SessionStatus, Some(&id), json!({ "session": session }), crate::clock::now());
         let writes = vec![Write::Put { item: stored.to_item(1)?, condition: Condition::Absent }, event.write()?];
-        self.store.transact(writes).await?;
+        super::live::commit(self.store.as_ref(), writes).await?;
         tracing::info!(session_id = %id, "device session started");
         Ok(session)
     }
@@ -187,7 +187,7 @@ impl Devices {
             stored.discarded |= discard;
             let event = DeviceEvent::new(EventKind::SessionStatus, Some(id), json!({ "session": stored.session }), crate::clock::now());
             let writes = vec![Write::Put { item: stored.to_item(version + 1)?, condition: Condition::Version(version) }, event.write()?];
-            match self.store.transact(writes).await {
+            match super::live::commit(self.store.as_ref(), writes).await {
                 Ok(()) => return Ok(stored.session),
                 Err(Error::Conflict(_)) if attempt < super::changes::MAX_TRIES => super::changes::jitter(attempt).await,
                 Err(e) => return Err(e),
