@@ -16,6 +16,7 @@ pub mod pki;
 pub mod ports;
 pub mod services;
 pub mod telemetry;
+pub mod warm;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod wiring;

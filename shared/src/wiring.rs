@@ -29,6 +29,11 @@ pub fn aws_ports_with(sdk: &aws_config::SdkConfig, config: &crate::config::Confi
     Ok(crate::adapters::aws::ports_with(sdk, config)?.into())
 }
 
+/// [`aws_ports_with`] whose SDK clients count their calls in `calls` (the call budget tests).
+pub fn aws_ports_counted(sdk: &aws_config::SdkConfig, config: &crate::config::Config, calls: &crate::adapters::aws::AwsCalls) -> crate::Result<Ports> {
+    Ok(crate::adapters::aws::ports_counted(sdk, config, calls)?.into())
+}
+
 /// The embedded backend's ports and its queue (see [`crate::adapters::local::open`]).
 pub fn open_local(config: &crate::config::Config) -> crate::Result<(Ports, Arc<crate::adapters::local::LocalQueue>)> {
     let (parts, queue) = crate::adapters::local::open(config)?;

@@ -2,6 +2,7 @@
 //! S3 ([`S3Blobs`]), plus [`bootstrap`] to create the resources they use.
 
 pub mod bootstrap;
+mod calls;
 mod dynamodb;
 mod kms;
 mod kms_mac;
@@ -9,6 +10,7 @@ mod s3;
 mod sqs;
 mod tenant_tables;
 
+pub use calls::AwsCalls;
 pub use dynamodb::DynamoStore;
 pub use kms::{ca_key_policy, KmsCustody, KmsSign};
 pub use kms_mac::KmsMac;
@@ -41,11 +43,26 @@ pub async fn ports(config: &Config) -> Result<AdapterPorts> {
 /// path-style addressing when `config.s3_force_path_style` is set; the store's list cursors
 /// are sealed under a key derived from the `TENANT_TOKEN_KEY_ID` HMAC key.
 pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<AdapterPorts> {
+    ports_observed(sdk, config, None)
+}
+
+/// [`ports_with`] whose every SDK client counts its calls in `calls`.
+pub fn ports_counted(sdk: &SdkConfig, config: &Config, calls: &AwsCalls) -> Result<AdapterPorts> {
+    ports_observed(sdk, config, Some(calls))
+}
+
+fn ports_observed(sdk: &SdkConfig, config: &Config, calls: Option<&AwsCalls>) -> Result<AdapterPorts> {
     if sdk.region().is_none() {
         return Err(Error::internal("no AWS region configured (set AWS_REGION)"));
     }
-    let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_force_path_style).build();
-    let (dynamodb, kms, sqs) = (aws_sdk_dynamodb::Client::new(sdk), aws_sdk_kms::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
+    let s3 = aws_sdk_s3::config::Builder::from(sdk).force_path_style(config.s3_force_path_style);
+    let s3 = calls.into_iter().fold(s3, |b, c| b.interceptor(c.clone())).build();
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(calls.into_iter().fold(dynamodb, |b, c| b.interceptor(c.clone())).build());
+    let kms = aws_sdk_kms::config::Builder::from(sdk);
+    let kms = aws_sdk_kms::Client::from_conf(calls.into_iter().fold(kms, |b, c| b.interceptor(c.clone())).build());
+    let sqs = aws_sdk_sqs::config::Builder::from(sdk);
+    let sqs = aws_sdk_sqs::Client::from_conf(calls.into_iter().fold(sqs, |b, c| b.interceptor(c.clone())).build());
     let mac: Arc<dyn MacKey> = Arc::new(KmsMac::new(kms.clone(), config.tenants.token_key_id.clone()));
     let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone()));
     Ok(AdapterPorts {

@@ -13,7 +13,8 @@ use crate::ports::MacKey;
 use aws_lc_rs::aead::{Aad, Nonce, RandomizedNonceKey, AES_256_GCM, NONCE_LEN};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use crate::warm::PerInstance;
+use std::sync::Arc;
 
 /// The message the deployment's MAC key MACs to derive the device-secret key; distinct from
 /// the cursor label and from any JWT (which start with `eyJ`).
@@ -24,35 +25,15 @@ pub struct SecretBox {
     key: RandomizedNonceKey,
 }
 
-/// Keys derived in this process, by the MAC key they came from. The `Weak` keeps the MAC
-/// key's allocation, so its address is not reused by another key while the entry stands.
-type Derived = Vec<(Weak<dyn MacKey>, Arc<SecretBox>)>;
-
-fn derived() -> &'static Mutex<Derived> {
-    static DERIVED: OnceLock<Mutex<Derived>> = OnceLock::new();
-    DERIVED.get_or_init(|| Mutex::new(Vec::new()))
-}
-
 impl SecretBox {
     /// The key of `mac`, derived at its first use in this process (one KMS `GenerateMac` per
     /// cold start on AWS, not one per request).
     pub async fn of(mac: &Arc<dyn MacKey>) -> Result<Arc<SecretBox>> {
-        if let Some(found) = Self::cached(mac) {
+        static DERIVED: PerInstance<dyn MacKey, SecretBox> = PerInstance::new();
+        if let Some(found) = DERIVED.get(mac) {
             return Ok(found);
         }
-        let fresh = Arc::new(Self::derive(mac.as_ref()).await?);
-        let mut all = derived().lock().unwrap_or_else(|p| p.into_inner());
-        all.retain(|(weak, _)| weak.strong_count() > 0);
-        if let Some((_, kept)) = all.iter().find(|(weak, _)| weak.ptr_eq(&Arc::downgrade(mac))) {
-            return Ok(kept.clone());
-        }
-        all.push((Arc::downgrade(mac), fresh.clone()));
-        Ok(fresh)
-    }
-
-    fn cached(mac: &Arc<dyn MacKey>) -> Option<Arc<SecretBox>> {
-        let all = derived().lock().unwrap_or_else(|p| p.into_inner());
-        all.iter().find(|(weak, _)| weak.ptr_eq(&Arc::downgrade(mac))).map(|(_, found)| found.clone())
+        Ok(DERIVED.insert(mac, Arc::new(Self::derive(mac.as_ref()).await?)))
     }
 
     /// Derives the key from the deployment's MAC key.

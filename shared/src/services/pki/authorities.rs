@@ -280,15 +280,26 @@ impl Pki {
     /// The DER certificates from `authority_id` up to its root: authority first, root last
     /// (RFC 8555 §9.1 order, without a leaf).
     pub async fn chain(&self, authority_id: &str) -> Result<Vec<Vec<u8>>> {
-        let mut current = self.get_authority(authority_id).await?;
-        let mut chain = vec![current.der()?];
+        self.chain_of(&self.get_authority(authority_id).await?).await
+    }
+
+    /// [`Pki::chain`] of an authority already read; the certificates above it come from the
+    /// warm cache while its own certificate is unchanged.
+    pub(crate) async fn chain_of(&self, authority: &AuthorityRecord) -> Result<Vec<Vec<u8>>> {
+        let der = authority.der()?;
+        if let Some(kept) = self.warm.chain(&authority.id, &der) {
+            return Ok(kept);
+        }
+        let mut chain = vec![der];
+        let mut current = authority.clone();
         while let Some(parent) = current.parent_authority_id.clone() {
             if chain.len() >= MAX_CHAIN {
-                return Err(Error::internal(format!("authority {authority_id} has a chain longer than {MAX_CHAIN}")));
+                return Err(Error::internal(format!("authority {} has a chain longer than {MAX_CHAIN}", authority.id)));
             }
             current = self.find_authority(&parent).await?.ok_or_else(|| Error::internal(format!("authority {} names a missing parent {parent}", current.id)))?;
             chain.push(current.der()?);
         }
+        self.warm.keep_chain(&authority.id, &chain);
         Ok(chain)
     }
 

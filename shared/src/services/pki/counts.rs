@@ -101,13 +101,19 @@ pub async fn read(store: &dyn Store, authority_id: &str) -> Result<Counter> {
     Ok(Counter::Counted(item.version, counts))
 }
 
-/// The write moving the counter `read` by `delta`: a versioned put of the moved numbers, or
-/// of the dirty mark while the counter has never been counted.
-fn counter_write(authority_id: &str, read: &Counter, delta: Delta) -> Result<Write> {
+/// The write moving the counter `read` by `delta`, and the counter it leaves: a versioned put
+/// of the moved numbers, or of the dirty mark while the counter has never been counted (put
+/// unconditionally over a counter just read; over one remembered, only if still that mark).
+fn counter_write(authority_id: &str, read: &Counter, delta: Delta, remembered: bool) -> Result<(Write, Counter)> {
     let Counter::Counted(version, counts) = read else {
         let mut mark = Item::new(pk(authority_id), SK, serde_json::json!({ "dirty": true }));
-        mark.state = Some(format!("{DIRTY}:{}", uuid::Uuid::new_v4().simple()));
-        return Ok(Write::Put { item: mark, condition: Condition::Always });
+        let token = format!("{DIRTY}:{}", uuid::Uuid::new_v4().simple());
+        mark.state = Some(token.clone());
+        let condition = match read {
+            Counter::Dirty(seen) if remembered => Condition::State(seen.clone()),
+            _ => Condition::Always,
+        };
+        return Ok((Write::Put { item: mark, condition }, Counter::Dirty(token)));
     };
     let moved = CaCounts {
         pending: apply(counts.pending, delta.pending),
@@ -115,7 +121,8 @@ fn counter_write(authority_id: &str, read: &Counter, delta: Delta) -> Result<Wri
         revoked: apply(counts.revoked, delta.revoked),
         pending_counted_at: counts.pending_counted_at,
     };
-    Ok(Write::Put { item: item(authority_id, &moved, version + 1)?, condition: Condition::Version(*version) })
+    let write = Write::Put { item: item(authority_id, &moved, version + 1)?, condition: Condition::Version(*version) };
+    Ok((write, Counter::Counted(version + 1, moved)))
 }
 
 fn item(authority_id: &str, counts: &CaCounts, version: u64) -> Result<Item> {
@@ -129,20 +136,34 @@ fn item(authority_id: &str, counts: &CaCounts, version: u64) -> Result<Item> {
 /// up to 4 ms per attempt, 40 ms at most) when the counter's version moved since it was read, so the conflict may be the
 /// counter's; otherwise, or once attempts run out, it is returned as it is.
 pub async fn commit_counted(store: &dyn Store, authority_id: &str, delta: Delta, writes: Vec<Write>) -> Result<()> {
-    let mut current = read(store, authority_id).await?;
+    commit_counted_from(store, authority_id, None, delta, writes).await.map(drop)
+}
+
+/// [`commit_counted`] from `known`, the counter this process's last commit left, instead of a
+/// read (a stale one costs a conflict and a read, as a concurrent writer does). Returns the
+/// counter as committed.
+pub(crate) async fn commit_counted_from(store: &dyn Store, authority_id: &str, known: Option<Counter>, delta: Delta, writes: Vec<Write>) -> Result<Counter> {
+    let mut remembered = matches!(known, Some(Counter::Counted(..) | Counter::Dirty(_)));
+    let mut current = match known {
+        Some(known) if remembered => known,
+        _ => read(store, authority_id).await?,
+    };
     for attempt in 1..=COMMIT_ATTEMPTS {
         let mut all = writes.clone();
-        all.push(counter_write(authority_id, &current, delta)?);
+        let (write, after) = counter_write(authority_id, &current, delta, remembered)?;
+        all.push(write);
         match store.transact(all).await {
+            Ok(()) => return Ok(after),
             Err(Error::Conflict(e)) if attempt < COMMIT_ATTEMPTS => {
                 let now = read(store, authority_id).await?;
                 if now.token() == current.token() {
                     return Err(Error::Conflict(e));
                 }
                 current = now;
+                remembered = false;
                 tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(1..=4 * u64::from(attempt.min(10))))).await;
             }
-            other => return other,
+            Err(e) => return Err(e),
         }
     }
     Err(Error::Unavailable(format!("the counter of authority {authority_id} is too busy; retry")))
@@ -207,6 +228,24 @@ mod tests {
         assert!(store_built(&store, "ca", &dirty, &counts(2)).await.unwrap());
         commit_counted(&store, "ca", signed, vec![]).await.unwrap();
         assert!(matches!(read(&store, "ca").await.unwrap(), Counter::Counted(_, c) if c.signed == 3));
+    }
+
+    #[tokio::test]
+    async fn a_remembered_counter_saves_the_read_and_a_stale_one_neither_clobbers_a_recount_nor_loses_a_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let signed = Delta { signed: 1, ..Delta::default() };
+        let dirty = commit_counted_from(&store, "ca", None, signed, vec![]).await.unwrap();
+        assert_eq!(read(&store, "ca").await.unwrap(), dirty, "the commit reports the counter it left");
+        let again = commit_counted_from(&store, "ca", Some(dirty.clone()), signed, vec![]).await.unwrap();
+        assert!(matches!(&again, Counter::Dirty(t) if Counter::Dirty(t.clone()) != dirty), "{again:?}");
+        assert!(store_built(&store, "ca", &again, &counts(2)).await.unwrap());
+        let after = commit_counted_from(&store, "ca", Some(again), signed, vec![]).await.unwrap();
+        assert!(matches!(&after, Counter::Counted(_, c) if c.signed == 3), "the recount is kept and moved: {after:?}");
+        let stale = Counter::Counted(1, counts(2));
+        let moved = commit_counted_from(&store, "ca", Some(stale), signed, vec![]).await.unwrap();
+        assert!(matches!(&moved, Counter::Counted(_, c) if c.signed == 4), "a stale count is re-read, not written over: {moved:?}");
+        assert_eq!(read(&store, "ca").await.unwrap(), moved);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,7 @@
 //! take with a CSR's key, committing their own writes atomically with the certificate.
 
 use super::authorities::Signing;
-use super::counts::{self, Delta};
+use super::counts::Delta;
 use super::records::{item, AuthorityRecord, AuthorityStatus, CertStatus, CertificateRecord, Channel};
 use super::{now, rfc3339, Pki};
 use crate::error::{Error, Result};
@@ -179,7 +179,7 @@ impl Pki {
     where
         F: FnOnce(&CertificateRecord) -> Result<Vec<Write>> + Send,
     {
-        let chain = self.chain(&issuer.id).await?;
+        let chain = self.chain_of(&issuer).await?;
         let signing: Signing = self.signing(issuer).await?;
         let now = now();
         let profile = LeafProfile {
@@ -217,7 +217,7 @@ impl Pki {
         let mut writes = certificate_writes(&record)?;
         writes.extend(extra(&record)?);
         let counted = Delta { signed: 1, pending: if answers_pending { -1 } else { 0 }, revoked: 0 };
-        counts::commit_counted(self.ports.store.as_ref(), &record.issuer_id, counted, writes).await?;
+        self.commit_counted(&record.issuer_id, counted, writes).await?;
         crate::metrics::Event::count("CertificatesIssued").by("Channel", provenance.channel.as_str()).emit();
         Ok(Issued { record, cert, chain })
     }

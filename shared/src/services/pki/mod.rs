@@ -46,6 +46,7 @@ mod records;
 mod renew;
 mod revocation;
 mod subjects;
+mod warm;
 
 pub use authorities::{AuthorityOptions, NewAuthority};
 pub use lifecycle::{AuthorityRevocation, CaCertRecord};
@@ -75,12 +76,23 @@ pub const MAX_PAGE: u32 = 100;
 pub struct Pki {
     ports: Ports,
     config: Arc<Config>,
+    warm: Arc<warm::Warm>,
 }
 
 impl Pki {
     /// The service over `ports`, with the CRL and issuance settings of `config`.
     pub fn new(ports: Ports, config: Arc<Config>) -> Self {
-        Pki { ports, config }
+        let warm = warm::Warm::of(&ports.store);
+        Pki { ports, config, warm }
+    }
+
+    /// [`counts::commit_counted`] from the counter this process last committed, remembering
+    /// the one it commits.
+    async fn commit_counted(&self, authority_id: &str, delta: counts::Delta, writes: Vec<crate::ports::Write>) -> Result<()> {
+        let known = self.warm.counter(authority_id);
+        let committed = counts::commit_counted_from(self.ports.store.as_ref(), authority_id, known, delta, writes).await;
+        self.warm.keep_counter(authority_id, committed.as_ref().ok().cloned());
+        committed.map(drop)
     }
 
     async fn index_page(&self, pk: String, limit: u32, cursor: Option<String>) -> Result<crate::ports::Page> {

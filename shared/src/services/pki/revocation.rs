@@ -2,7 +2,7 @@
 //! revocation list in one transaction, which also counts it ([`super::counts`]); a CRL
 //! publication job follows.
 
-use super::counts::{self, Delta};
+use super::counts::Delta;
 use super::records::{decode, item, CertStatus, CertificateRecord, RevokedRecord};
 use super::{now, Pki};
 use crate::error::{Error, Result};
@@ -58,7 +58,7 @@ impl Pki {
         ];
         writes.extend(extra);
         let counted = Delta { revoked: 1, ..Delta::default() };
-        counts::commit_counted(self.ports.store.as_ref(), &record.issuer_id, counted, writes).await.map_err(|e| if matches!(e, Error::Conflict(_)) { already() } else { e })?;
+        self.commit_counted(&record.issuer_id, counted, writes).await.map_err(|e| if matches!(e, Error::Conflict(_)) { already() } else { e })?;
         crate::metrics::Event::count("CertificatesRevoked").by("Channel", record.channel().as_str()).emit();
         self.request_crl(&record.issuer_id).await;
         Ok(record)

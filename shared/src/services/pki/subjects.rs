@@ -42,6 +42,13 @@ impl Pki {
         if !is_id(id) {
             return Ok(None);
         }
-        self.ports.store.get(&pk(id), "SUBJECT").await?.as_ref().map(decode).transpose()
+        if let Some(kept) = self.warm.subject(id) {
+            return Ok(Some(kept));
+        }
+        let found: Option<SubjectRecord> = self.ports.store.get(&pk(id), "SUBJECT").await?.as_ref().map(decode).transpose()?;
+        if let Some(subject) = &found {
+            self.warm.keep_subject(subject);
+        }
+        Ok(found)
     }
 }
