@@ -1,6 +1,7 @@
 //! [`Store`] on one SQLite file: the DynamoDB single-table design as one `items` table with a
 //! GSI1 index, the same conditions, transactions, expiry and paging as the DynamoDB adapter.
 
+mod group;
 mod query;
 
 use crate::error::{Error, Result};
@@ -43,6 +44,7 @@ pub struct SqliteStore {
 struct Inner {
     conn: Mutex<Connection>,
     last_purge: AtomicI64,
+    group: group::Group,
 }
 
 impl SqliteStore {
@@ -54,7 +56,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let inner = Inner { conn: Mutex::new(conn), last_purge: AtomicI64::new(i64::MIN) };
+        let inner = Inner { conn: Mutex::new(conn), last_purge: AtomicI64::new(i64::MIN), group: group::Group::default() };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
 
@@ -77,29 +79,29 @@ impl SqliteStore {
         .map_err(|e| Error::internal(format!("sqlite task failed: {e}")))?
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds
-    /// (`BEGIN`/`COMMIT`/`ROLLBACK` are cached statements, not parsed on every write).
+    /// Runs `f` atomically: its statements take effect only if it succeeds, committed with
+    /// the writes queued beside it ([`group`]: one transaction and one fsync for all; cached
+    /// `BEGIN`/`SAVEPOINT`/`COMMIT` statements, never parsed again). Returns once committed.
     async fn write<F>(&self, f: F) -> Result<()>
     where
         F: FnOnce(&Connection, i64) -> Result<()> + Send + 'static,
     {
+        let outcome = self.inner.group.push(Box::new(f));
         let inner = self.inner.clone();
         self.with_conn(move |conn| {
-            let now = now();
-            run(conn, "BEGIN IMMEDIATE")?;
-            let done = f(conn, now).and_then(|()| run(conn, "COMMIT"));
-            if let Err(e) = done {
-                if !conn.is_autocommit() {
-                    if let Err(rollback) = run(conn, "ROLLBACK") {
-                        tracing::warn!(error = %rollback, "sqlite rollback failed");
-                    }
-                }
-                return Err(e);
+            if inner.group.commit_queued(conn) {
+                inner.maybe_purge(conn, now());
             }
-            inner.maybe_purge(conn, now);
             Ok(())
         })
-        .await
+        .await?;
+        outcome.await.map_err(|_| Error::internal("a queued sqlite write was dropped"))?
+    }
+
+    /// How many transactions have committed writes (several writes share one when they queue
+    /// up behind a busy connection).
+    pub fn commits(&self) -> u64 {
+        self.inner.group.commits()
     }
 }
 
@@ -317,6 +319,28 @@ mod tests {
         let mut q = Query::partition("P");
         q.cursor = Some("not-a-cursor".into());
         assert!(matches!(store.query(q).await, Err(Error::Validation(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn writes_queued_behind_a_busy_connection_share_one_commit_and_a_failed_condition_fails_only_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        store.put(Item::new("P", "taken", serde_json::json!({})), Condition::Always).await.unwrap();
+        let before = store.commits();
+        let busy = store.with_conn(|_| Ok(std::thread::sleep(Duration::from_millis(300))));
+        let writes = (0..10).map(|i| {
+            let sk = if i == 3 { "taken".to_owned() } else { format!("new-{i}") };
+            store.put(Item::new("P", sk, serde_json::json!({ "i": i })), Condition::Absent)
+        });
+        let (_, outcomes) = tokio::join!(busy, futures::future::join_all(writes));
+        for (i, outcome) in outcomes.iter().enumerate() {
+            assert_eq!(outcome.is_ok(), i != 3, "write {i}: {outcome:?}");
+        }
+        assert!(matches!(outcomes[3], Err(Error::Conflict(_))), "{:?}", outcomes[3]);
+        assert_eq!(store.commits() - before, 1, "the ten queued writes committed together");
+        let kept = store.query(Query::partition("P")).await.unwrap().items;
+        assert_eq!(kept.len(), 10, "nine new items and the one that was there");
+        assert_eq!(kept.iter().find(|i| i.sk == "taken").unwrap().data, serde_json::json!({}));
     }
 
     #[tokio::test(flavor = "multi_thread")]
