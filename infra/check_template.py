@@ -2,6 +2,12 @@
 (issue 9 item 19; provision-api and ca-api sign only with the DefaultIssuerId's keys), throttling, concurrency and alarms (item 20), and the CloudFront front
 door that serves CRLs over plain http (item 15).
 
+Confirm-token custody (issue 8): the confirm tokens' HMAC key (TenantTokenKey) is named in
+the environment and the policies of TenantsApiFunction alone, which may only GenerateMac and
+VerifyMac with it; every other MAC (cursors, device secrets, stream tickets) uses the
+separate DeploymentMacKey. Only TenantWorkerFunction may act on the tenant tables
+(ecom_tenant_*): it also drops a deprovisioned tenant's table, so no API runs table DDL.
+
 The DynamoDB actions a function may hold on the main table are derived from the store
 adapter's code (shared/src/adapters/aws/dynamodb/): a grant the adapter never calls fails.
 
@@ -33,6 +39,9 @@ TRANSACT_PARTS = {"Put": "PutItem", "Delete": "DeleteItem", "Update": "UpdateIte
 TABLE_WRITES = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"}
 CA_KEY_SPECS = {"ECC_NIST_P256", "ECC_NIST_P384", "RSA_2048", "RSA_3072", "RSA_4096"}
 SIGN_ONLY_DEFAULT_ISSUER = ("ProvisionApiFunction", "CaApiFunction")
+TOKEN_KEY, DEPLOYMENT_MAC_KEY, TOKEN_KEY_HOLDER = "TenantTokenKey", "DeploymentMacKey", "TenantsApiFunction"
+TENANT_TABLES, TENANT_DDL_HOLDER = "ecom_tenant_", "TenantWorkerFunction"
+MAC_ACTIONS = {"kms:GenerateMac", "kms:VerifyMac"}
 WRITES_NO_API_KEYS = ("PkiApiFunction", "ProvisionApiFunction", "CaApiFunction", "CrlPublisherFunction", "TenantsApiFunction", "TenantWorkerFunction")
 
 
@@ -118,6 +127,57 @@ def check_sign_restricted_to_default_issuer(name, function):
                 yield f"{name}: {s.get('Sid')} allows kms:Sign on keys not tagged trustplane:authority = DefaultIssuerId"
 
 
+def variables(holder):
+    """The environment variables a function (or Globals' Function) sets."""
+    return holder.get("Properties", holder).get("Environment", {}).get("Variables", {})
+
+
+def check_hmac_keys(resources):
+    for key in (TOKEN_KEY, DEPLOYMENT_MAC_KEY):
+        props = resources.get(key, {}).get("Properties", {})
+        if resources.get(key, {}).get("Type") != "AWS::KMS::Key" or props.get("KeySpec") != "HMAC_256" or props.get("KeyUsage") != "GENERATE_VERIFY_MAC":
+            yield f"{key}: not a KMS HMAC_256 key with KeyUsage GENERATE_VERIFY_MAC"
+
+
+def check_mac_grants(name, function):
+    """Only TOKEN_KEY_HOLDER touches the token key, and only to MAC; every MAC names a key."""
+    token_actions = set()
+    for s in statements(function):
+        if s.get("Effect") != "Allow":
+            continue
+        actions, resources = set(as_list(s.get("Action", []))), as_list(s.get("Resource", []))
+        kms = {a for a in actions if a.startswith("kms:")}
+        if kms and any(mentions(r, TOKEN_KEY) for r in resources):
+            token_actions |= kms
+        if (kms & MAC_ACTIONS or "kms:*" in kms) and not all(mentions(r, TOKEN_KEY) or mentions(r, DEPLOYMENT_MAC_KEY) for r in resources):
+            yield f"{name}: {s.get('Sid')} allows {sorted(kms & (MAC_ACTIONS | {'kms:*'}))} on a resource other than {TOKEN_KEY} or {DEPLOYMENT_MAC_KEY}"
+    if name != TOKEN_KEY_HOLDER and token_actions:
+        yield f"{name}: may use {TOKEN_KEY} ({sorted(token_actions)}): only {TOKEN_KEY_HOLDER} may MAC confirm tokens"
+    if name == TOKEN_KEY_HOLDER and token_actions != MAC_ACTIONS:
+        yield f"{name}: may use {TOKEN_KEY} for {sorted(token_actions)}, not exactly {sorted(MAC_ACTIONS)}"
+
+
+def check_tenant_tables(name, function):
+    """Only the tenant worker touches tenant databases (deprovisioning's drop is its job too)."""
+    for s in statements(function):
+        if s.get("Effect") == "Allow" and name != TENANT_DDL_HOLDER and any(mentions(r, TENANT_TABLES) for r in as_list(s.get("Resource", []))):
+            yield f"{name}: {s.get('Sid')} grants {sorted(as_list(s.get('Action', [])))} on tenant tables; only {TENANT_DDL_HOLDER} may"
+
+
+def check_token_key_environment(template):
+    """TENANT_TOKEN_KEY_ID reaches TOKEN_KEY_HOLDER alone; DEPLOYMENT_MAC_KEY_ID is the other key."""
+    resources = template["Resources"]
+    globals_env = variables(template.get("Globals", {}).get("Function", {}))
+    holders = [n for n, r in resources.items() if r.get("Type") == "AWS::Serverless::Function" and "TENANT_TOKEN_KEY_ID" in variables(r)]
+    if "TENANT_TOKEN_KEY_ID" in globals_env or holders != [TOKEN_KEY_HOLDER]:
+        where = (["Globals"] if "TENANT_TOKEN_KEY_ID" in globals_env else []) + holders
+        yield f"TENANT_TOKEN_KEY_ID is set for {where}, not for {TOKEN_KEY_HOLDER} alone"
+    elif not mentions(variables(resources[TOKEN_KEY_HOLDER])["TENANT_TOKEN_KEY_ID"], TOKEN_KEY):
+        yield f"{TOKEN_KEY_HOLDER}: TENANT_TOKEN_KEY_ID does not name {TOKEN_KEY}"
+    if not mentions(globals_env.get("DEPLOYMENT_MAC_KEY_ID"), DEPLOYMENT_MAC_KEY):
+        yield f"Globals: DEPLOYMENT_MAC_KEY_ID does not name {DEPLOYMENT_MAC_KEY}"
+
+
 def check_functions(resources):
     allowed = adapter_actions()
     for name, resource in resources.items():
@@ -125,6 +185,8 @@ def check_functions(resources):
             continue
         yield from check_table_grants(name, resource, allowed)
         yield from check_kms(name, resource)
+        yield from check_mac_grants(name, resource)
+        yield from check_tenant_tables(name, resource)
         if name in WRITES_NO_API_KEYS:
             yield from check_no_apikey_writes(name, resource)
         if name in SIGN_ONLY_DEFAULT_ISSUER:
@@ -200,6 +262,8 @@ def findings(template):
     resources = template["Resources"]
     yield from check_event_fixtures(resources)
     yield from check_functions(resources)
+    yield from check_hmac_keys(resources)
+    yield from check_token_key_environment(template)
     yield from check_operations(resources)
     yield from check_crl_front_door(template)
 

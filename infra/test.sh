@@ -7,8 +7,13 @@
 #
 # 1. creates/refreshes infra/.venv from infra/requirements.txt (moto, cfn-lint, SAM CLI);
 # 2. lints template.yaml offline (infra/lint.sh);
-# 3. starts moto (infra/moto_launcher.py) on a free loopback port, stopped on exit;
-# 4. runs `cargo test --workspace --locked` with this environment:
+# 3. builds every function's deployable arm64 bootstrap through `sam build` and cargo-lambda
+#    (zig from the venv) into target/sam-build/<Function>/bootstrap, each checked with `file`
+#    (aarch64 ELF, stripped) and its size printed (release profile with LTO off for CI time
+#    unless LAMBDA_RELEASE=deploy, see infra/build_lambdas.sh); the emulator tests run the
+#    host binaries cargo test builds;
+# 4. starts moto (infra/moto_launcher.py) on a free loopback port, stopped on exit;
+# 5. runs `cargo test --workspace --locked` with this environment:
 #      TRUSTPLANE_TEST_AWS_ENDPOINT  moto's URL, e.g. http://127.0.0.1:41234
 #      AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY = testing, AWS_REGION / AWS_DEFAULT_REGION = us-east-1
 #      AWS_LAMBDA_RIE                absolute path of the host-arch aws-lambda-rie binary
@@ -53,10 +58,12 @@ fi
 "$VENV/bin/sam" --version
 
 # ---------------------------------------------------------------------------
-section "Debian packages (jq for the seed 003 bash client, strace for the durability test, puppet-agent for the Puppet CA)"
+section "Debian packages (jq for the seed 003 bash client, strace for the durability test, puppet-agent for the Puppet CA, certbot for the ACME server, file for the bootstraps, script for the CLI's terminal test)"
 missing=()
-for tool in jq curl openssl strace; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in jq curl openssl strace file; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 command -v puppet >/dev/null || missing+=(puppet-agent)
+command -v certbot >/dev/null || missing+=(certbot)
+command -v script >/dev/null || missing+=(bsdutils)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   SUDO=""; [[ "$(id -u)" == 0 ]] || SUDO="sudo"
@@ -65,6 +72,7 @@ if ((${#missing[@]})); then
 fi
 jq --version
 puppet --version
+certbot --version
 
 # ---------------------------------------------------------------------------
 section "Lint template.yaml (cfn-lint, sam validate --lint, translated template)"
@@ -82,6 +90,10 @@ AWS_LAMBDA_RIE="$samcli_dir/local/rapid/aws-lambda-rie-$rie_arch"
 [[ -f "$AWS_LAMBDA_RIE" ]] || die "aws-lambda-rie not found at $AWS_LAMBDA_RIE"
 [[ -x "$AWS_LAMBDA_RIE" ]] || chmod +x "$AWS_LAMBDA_RIE"
 echo "AWS_LAMBDA_RIE=$AWS_LAMBDA_RIE"
+
+# ---------------------------------------------------------------------------
+section "Lambda bootstraps (sam build for arm64 through cargo-lambda)"
+LAMBDA_RELEASE="${LAMBDA_RELEASE:-ci}" infra/build_lambdas.sh
 
 # ---------------------------------------------------------------------------
 section "Start moto"

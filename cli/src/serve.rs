@@ -3,11 +3,14 @@
 //! own connection limits ([`Limits`]).
 
 mod deadline;
+mod docs;
 mod guard;
 mod head_check;
 mod limits;
 mod listener;
 mod tls;
+#[cfg(test)]
+mod crl_refresh_tests;
 
 pub use limits::Limits;
 pub use tls::TlsArgs;
@@ -85,6 +88,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trustplane_core::services::devices::live::enable();
     }
     let state = AppState::new(config, ports);
+    trustplane_core::services::acme::AcmeSettings::from_env().context("reading the ACME settings")?;
     ensure_admin_key(&state, &args.data_dir).await?;
     let pki = Pki::new(state.ports.clone(), state.config.clone());
     let issuer = default_issuer::ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await?;
@@ -169,15 +173,18 @@ async fn sweep_tenants(tenants: Tenants, mut stop: tokio::sync::watch::Receiver<
     }
 }
 
-/// Every group's routes, `/health`, published blobs, and a problem+json 404 for the rest.
+/// Every group's routes, `/health`, published blobs, the OpenAPI document and Swagger UI
+/// ([`docs`]), and a problem+json 404 for the rest.
 pub fn app(state: AppState) -> Router {
     let max = state.config.max_body_bytes;
     let extras = health::router()
+        .merge(docs::routes())
         .route("/crl/{file}", get(published_crl))
         .fallback(trustplane_core::http::fallback)
         .with_state(state.clone());
     Router::new()
         .merge(admin_api::router(state.clone()))
+        .merge(acme_api::router(acme_api::AcmeState::new(state.clone(), trustplane_core::services::acme::AcmeSettings::from_env().unwrap_or_default())))
         .merge(ca_api::router(state.clone()))
         .merge(pki_api::router(state.clone()))
         .merge(provision_api::router(state.clone()))

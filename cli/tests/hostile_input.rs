@@ -1,7 +1,8 @@
 //! Hostile input (issue 14), property-based: JSON bodies of any shape and depth, path ids and
 //! cursors of every kind, over every route group — through the routers `serve` merges on the
 //! embedded backend and on the AWS adapters (moto), and over TCP against the real binary.
-//! Whatever arrives: no 5xx (but a retryable 503), and every error in its group's format.
+//! Whatever arrives: no 5xx (but a retryable 503), every error in its group's format, and
+//! malformed bodies, forged cursors and malformed limits refused with the contract's status.
 
 mod common;
 mod hostile;
@@ -18,7 +19,16 @@ use trustplane_core::testkit::{call, local_state, mint_key, moto};
 /// One request, whatever its bytes, and what came back.
 type Exchange = Box<dyn Fn(&str, &str, Option<Vec<u8>>) -> (u16, Vec<u8>)>;
 
+/// Rate limits far above what the properties send, so every answer is the route's own.
+const RELAXED: &[(&str, &str)] = &[("DEVICES_RATE_PER_SEC", "100000"), ("DEVICES_RATE_BURST", "1000000"), ("TENANT_INIT_BURST", "1000000"), ("TENANT_INIT_PER_MINUTE", "1000000")];
+
 async fn prepared(state: AppState) -> (axum::Router, String) {
+    let mut config = (*state.config).clone();
+    config.devices_guard.rate_per_sec = 100_000;
+    config.devices_guard.rate_burst = 1_000_000;
+    config.tenants.init_burst = 1_000_000;
+    config.tenants.init_per_minute = 1_000_000;
+    let state = AppState::new(config, state.ports.clone());
     let pki = Pki::new(state.ports.clone(), state.config.clone());
     ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await.unwrap();
     let admin = mint_key(&state, &["admin"]).await;
@@ -92,20 +102,21 @@ fn path_ids_never_5xx_and_errors_keep_the_group_format(exchange: &Exchange, case
         .unwrap();
 }
 
-/// Forged cursors on every list: 400 in the group's format, never a page.
-fn forged_cursors_are_refused_in_the_group_format(exchange: &Exchange, cases: u32) {
+/// Forged cursors and malformed limits on every list: 400 in the group's format, never a page.
+fn forged_query_values_are_refused_in_the_group_format(exchange: &Exchange, cases: u32) {
     runner(cases)
-        .run(&(0..LIST_ROUTES.len(), cursor()), |(i, c)| {
-            let route = &LIST_ROUTES[i];
-            let (status, reply) = exchange("GET", &format!("{}?cursor={c}", route.path), None);
+        .run(&(0..LIST_ROUTES.len(), query_value()), |(i, value)| {
+            let ListRoute { route, param } = &LIST_ROUTES[i];
+            let (status, reply) = exchange("GET", &format!("{}?{param}={}", route.path, percent_encode(&value)), None);
             check(route.format, status, &reply).map_err(|e| TestCaseError::fail(format!("{}: {e}", route.path)))?;
-            prop_assert!(status == 400 || c.is_empty(), "{} accepted the forged cursor {c:?}: {status}", route.path);
+            prop_assert!(status == 400 || accepted(param, &value), "{} accepted the forged {param} {value:?}: {status}", route.path);
             Ok(())
         })
         .unwrap();
 }
 
-/// Hand-picked bodies every JSON route must refuse: arrays, deep nesting, bad UTF-8.
+/// Hand-picked bodies every JSON route must refuse with its contract's status: arrays, deep
+/// nesting, bad UTF-8, truncated JSON.
 fn malformed_bodies_are_400_in_the_group_format(exchange: &Exchange) {
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes();
     let bad_utf8 = b"{\"name\": \"\xff\xfe\"}".to_vec();
@@ -113,16 +124,31 @@ fn malformed_bodies_are_400_in_the_group_format(exchange: &Exchange) {
         for body in [b"[true]".to_vec(), deep.clone(), bad_utf8.clone(), b"{".to_vec()] {
             let (status, reply) = exchange(route.method, &path_of(route, "x"), Some(body.clone()));
             check(route.format, status, &reply).unwrap_or_else(|e| panic!("{} {}: {e}", route.method, route.path));
-            assert!((400..500).contains(&status), "{} {} took {:?}: {status}", route.method, route.path, String::from_utf8_lossy(&body[..body.len().min(20)]));
+            assert_eq!(status, route.malformed, "{} {} took {:?}: {}", route.method, route.path, String::from_utf8_lossy(&body[..body.len().min(20)]), String::from_utf8_lossy(&reply));
+        }
+    }
+}
+
+/// Hand-picked query values every list must refuse: a signed limit, and cursors made by hand
+/// (the unsealed position shapes lists once handed out).
+fn malformed_query_values_are_400_in_the_group_format(exchange: &Exchange) {
+    let forged = ["WyIiLCIiLCIiXQ", "eyJpc3N1ZXIiOiJ4IiwiYWZ0ZXIiOiJ-fiJ9", "eyJpc3N1ZXIiOiJ4IiwiYWZ0ZXIiOm51bGx9", "%21%21"];
+    for ListRoute { route, param } in LIST_ROUTES {
+        let cursors = forged.iter().filter(|_| *param == "cursor").map(|c| format!("cursor={c}"));
+        for query in ["limit=%2B5", "limit=%205", "limit=0", "limit=101"].into_iter().map(str::to_owned).chain(cursors) {
+            let (status, reply) = exchange("GET", &format!("{}?{query}", route.path), None);
+            check(route.format, status, &reply).unwrap_or_else(|e| panic!("{}?{query}: {e}", route.path));
+            assert_eq!(status, 400, "{}?{query}: {}", route.path, String::from_utf8_lossy(&reply));
         }
     }
 }
 
 fn all_properties(exchange: &Exchange, cases: u32) {
     malformed_bodies_are_400_in_the_group_format(exchange);
+    malformed_query_values_are_400_in_the_group_format(exchange);
     bodies_never_5xx_and_errors_keep_the_group_format(exchange, cases);
     path_ids_never_5xx_and_errors_keep_the_group_format(exchange, cases);
-    forged_cursors_are_refused_in_the_group_format(exchange, cases / 2);
+    forged_query_values_are_refused_in_the_group_format(exchange, cases / 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +167,7 @@ async fn hostile_input_through_the_routers_on_moto_gets_4xx_in_each_groups_forma
 #[test]
 fn hostile_input_over_tcp_against_serve_gets_4xx_in_each_groups_format() {
     let dir = tempfile::tempdir().unwrap();
-    let server = common::Server::start(dir.path());
+    let server = common::Server::start_with(dir.path(), RELAXED);
     let exchange = over_tcp(server.base.clone(), server.admin_key());
     all_properties(&exchange, 128);
     let stopped = server.stop();

@@ -25,12 +25,16 @@ enum Format {
     Tenant,
     /// RFC 9457 problem+json.
     Problem,
+    /// Seed 002's `{"success": false, "error", "correlation_id", "timestamp"}` envelope.
+    Envelope,
 }
 
 /// A target under each group's prefix, and the format the group answers in.
-const GROUPS: [(&str, Format); 4] = [
+const GROUPS: [(&str, Format); 6] = [
     ("/api/v1/provision-keys/k1", Format::Simple),
     ("/api/v1/ca/sign/web01", Format::Puppet),
+    ("/puppet-ca/v1/certificate/web01", Format::Puppet),
+    ("/api/v1/provisioning/batch/s1", Format::Envelope),
     ("/provision/tenants/t1/status", Format::Tenant),
     ("/other/x", Format::Problem),
 ];
@@ -125,7 +129,7 @@ fn preview(request: &[u8]) -> String {
 fn assert_refusal(what: &str, response: &RawResponse, status: u16, format: Format, path: &str) {
     assert_eq!(response.status, status, "{what} under {path}: {response:?}");
     let content_type = response.header("content-type").unwrap_or_default();
-    let want_type = if matches!(format, Format::Simple | Format::Puppet) { "application/json" } else { "application/problem+json" };
+    let want_type = if matches!(format, Format::Simple | Format::Puppet | Format::Envelope) { "application/json" } else { "application/problem+json" };
     assert_eq!(content_type, want_type, "{what} under {path}: {}", response.head);
     assert_eq!(response.header("content-length").and_then(|n| n.parse().ok()), Some(response.body.len()), "{what}: {}", response.head);
     assert_eq!(response.header("connection"), Some("close"), "{what} under {path}: {}", response.head);
@@ -144,6 +148,11 @@ fn assert_refusal(what: &str, response: &RawResponse, status: u16, format: Forma
         }
         Format::Problem => {
             v["type"] == "about:blank" && v["title"].is_string() && v["status"] == status && v["detail"].is_string() && v["correlation_id"] == id && v["instance"].is_string()
+        }
+        Format::Envelope => {
+            let error = &v["error"];
+            let shape = v.as_object().is_some_and(|o| o.len() == 4) && v["success"] == false && v["correlation_id"] == id && v["timestamp"].is_string();
+            shape && error["code"].is_string() && error["message"].as_str().is_some_and(|m| !m.is_empty()) && error["retryable"].is_boolean()
         }
     };
     assert!(ok, "{what} under {path}: {status} not in the {format:?} format: {v}");

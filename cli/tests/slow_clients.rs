@@ -19,10 +19,11 @@ fn start(limits: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
 type Route = (&'static str, &'static str, fn(&Value) -> bool);
 
 /// A route of each contract format that reads its body before anything else can fail.
-fn body_routes() -> [Route; 4] {
+fn body_routes() -> [Route; 5] {
     [
         ("POST", "/api/v1/provision", |v| v.as_object().is_some_and(|o| o.len() == 1 && o["error"].is_string())),
         ("PUT", "/puppet-ca/v1/certificate_request/web01", |v| v["code"].is_string() && v["details"]["timestamp"].is_string()),
+        ("POST", "/api/v1/provisioning/allowlist", |v| v["success"] == false && v["error"]["code"].is_string() && v["error"]["retryable"].is_boolean() && v["timestamp"].is_string()),
         ("POST", "/provision/tenants/init", |v| v["type"].as_str().is_some_and(|t| t.starts_with("https://tools.ietf.org/html/rfc"))),
         ("POST", "/api/v1/subjects", |v| v["type"] == "about:blank" && v["instance"] == "/api/v1/subjects"),
     ]

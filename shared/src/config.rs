@@ -58,6 +58,10 @@ pub struct Config {
     pub kms_alias_prefix: String,
     /// `STACK_NAME`: value of the `trustplane:stack` tag on KMS keys, which IAM policies match.
     pub stack_name: String,
+    /// `DEPLOYMENT_MAC_KEY_ID`: the KMS `HMAC_256` key (id, ARN or alias) every function derives
+    /// its list-cursor and device-secret keys from and MACs device-event tickets with (AWS
+    /// backend). Never the confirm-token key (`TENANT_TOKEN_KEY_ID`).
+    pub mac_key_id: String,
     /// `S3_FORCE_PATH_STYLE`: `true` for S3 emulators (moto) that lack virtual-host addressing.
     pub s3_force_path_style: bool,
     /// `PUBLIC_BASE_URL`: the URL relying parties use to reach the API and published blobs.
@@ -185,6 +189,7 @@ impl Config {
             job_queue_url: get("JOB_QUEUE_URL").unwrap_or_default(),
             kms_alias_prefix: get("KMS_ALIAS_PREFIX").unwrap_or_else(|| "alias/trustplane".into()),
             stack_name: get("STACK_NAME").unwrap_or_else(|| "trustplane".into()),
+            mac_key_id: get("DEPLOYMENT_MAC_KEY_ID").unwrap_or_default(),
             s3_force_path_style: get("S3_FORCE_PATH_STYLE").is_some_and(|v| v == "true" || v == "1"),
             public_base_url,
             max_body_bytes,

@@ -89,15 +89,20 @@ impl<'a> Event<'a> {
 }
 
 static CAPTURED: Mutex<Option<Vec<Value>>> = Mutex::new(None);
+static CAPTURING: Mutex<()> = Mutex::new(());
 
-/// Collects every document emitted in this process until the guard drops (tests).
+/// Collects every document emitted in this process until the guard drops (tests). Captures
+/// take turns: a second one waits for the first to drop.
 pub fn capture() -> Captured {
+    let turn = CAPTURING.lock().unwrap_or_else(|p| p.into_inner());
     *CAPTURED.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
-    Captured
+    Captured { _turn: turn }
 }
 
 /// See [`capture`].
-pub struct Captured;
+pub struct Captured {
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
 
 impl Captured {
     /// The documents emitted so far.
@@ -110,6 +115,14 @@ impl Drop for Captured {
     fn drop(&mut self) {
         *CAPTURED.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
+}
+
+/// The EMF documents in a function's log (its stdout), in order; other lines are skipped.
+pub fn documents_in(log: &str) -> Vec<Value> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+        .filter(|doc| doc.get("_aws").is_some())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,25 +1,30 @@
-//! `GET /api/v1/api-keys` cursors through the router on the embedded backend: opaque, bound
-//! to the list that returned them, and a foreign or forged one is a 400 problem.
+//! `GET /api/v1/api-keys` cursors through the router on the embedded backend (`::sqlite`)
+//! and on the AWS adapters against moto (`::moto`): opaque, bound to the list that returned
+//! them, and a foreign or forged one is a 400 problem.
 
-use admin_api::app;
-use axum::Router;
+mod support;
+
 use http::StatusCode;
+use support::Backend;
 use trustplane_core::domain::AgentId;
 use trustplane_core::http::AppState;
+use trustplane_core::on_both_backends;
 use trustplane_core::ports::{Index, Query};
 use trustplane_core::services::pki::Pki;
 use trustplane_core::services::provisioning::{KeyFilter, Provisioning, TtlSeconds};
-use trustplane_core::testkit::{call, local_state, mint_key, Reply};
+use trustplane_core::testkit::{mint_key, Reply};
+
+on_both_backends!(
+    the_api_keys_cursor_shows_neither_a_key_hash_nor_the_key_layout_and_pages_every_key_once,
+    a_provision_keys_cursor_given_to_the_api_keys_list_is_a_400_problem,
+    a_forged_edited_or_truncated_cursor_is_a_400_problem_not_a_restart,
+);
 
 /// base64url of `["","",""]`: the shape of an unsealed GSI1 cursor, pointing nowhere.
 const EMPTY_POSITION: &str = "WyIiLCIiLCIiXQ";
 
-async fn list_keys(app: &Router, admin: &str, query: &str) -> Reply {
-    let request = http::Request::get(format!("/api/v1/api-keys?{query}"))
-        .header("x-api-key", admin)
-        .body(axum::body::Body::empty())
-        .unwrap();
-    call(app, request).await
+async fn list_keys(b: &Backend, query: &str) -> Reply {
+    b.send("GET", &format!("/api/v1/api-keys?{query}"), "").await
 }
 
 /// base64url without padding, decoded (this test crate has no base64 dependency).
@@ -63,18 +68,14 @@ fn assert_cursor_refused(reply: &Reply, what: &str) {
     assert_eq!((body["status"].as_u64(), body["detail"].as_str()), (Some(400), Some("cursor is not one this list returned")), "{what}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_api_keys_cursor_shows_neither_a_key_hash_nor_the_key_layout_and_pages_every_key_once() {
-    let (state, _dir) = local_state().await;
-    let admin = mint_key(&state, &["admin"]).await;
+async fn the_api_keys_cursor_shows_neither_a_key_hash_nor_the_key_layout_and_pages_every_key_once(b: Backend) {
     for _ in 0..2 {
-        mint_key(&state, &["pki:read"]).await;
+        mint_key(&b.state, &["pki:read"]).await;
     }
-    let hashes = stored_key_hashes(&state).await;
-    let app = app(state);
+    let hashes = stored_key_hashes(&b.state).await;
     let (mut ids, mut query) = (Vec::new(), "limit=1".to_owned());
     loop {
-        let page = list_keys(&app, &admin, &query).await.json();
+        let page = list_keys(&b, &query).await.json();
         ids.extend(page["data"].as_array().expect("data").iter().map(|k| k["id"].as_str().unwrap().to_owned()));
         let Some(cursor) = page["next_cursor"].as_str() else { break };
         let readable = String::from_utf8_lossy(&unbase64url(cursor)).into_owned();
@@ -89,28 +90,21 @@ async fn the_api_keys_cursor_shows_neither_a_key_hash_nor_the_key_layout_and_pag
     assert_eq!((ids.len(), unique.len()), (3, 3), "{ids:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_provision_keys_cursor_given_to_the_api_keys_list_is_a_400_problem() {
-    let (state, _dir) = local_state().await;
-    let admin = mint_key(&state, &["admin"]).await;
-    mint_key(&state, &["pki:read"]).await;
-    let foreign = provision_keys_cursor(&state).await;
-    let reply = list_keys(&app(state), &admin, &format!("limit=1&cursor={foreign}")).await;
+async fn a_provision_keys_cursor_given_to_the_api_keys_list_is_a_400_problem(b: Backend) {
+    mint_key(&b.state, &["pki:read"]).await;
+    let foreign = provision_keys_cursor(&b.state).await;
+    let reply = list_keys(&b, &format!("limit=1&cursor={foreign}")).await;
     assert_cursor_refused(&reply, "a provision-keys cursor");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_forged_edited_or_truncated_cursor_is_a_400_problem_not_a_restart() {
-    let (state, _dir) = local_state().await;
-    let admin = mint_key(&state, &["admin"]).await;
-    mint_key(&state, &["pki:read"]).await;
-    let app = app(state);
-    let cursor = list_keys(&app, &admin, "limit=1").await.json()["next_cursor"].as_str().expect("a second page").to_owned();
+async fn a_forged_edited_or_truncated_cursor_is_a_400_problem_not_a_restart(b: Backend) {
+    mint_key(&b.state, &["pki:read"]).await;
+    let cursor = list_keys(&b, "limit=1").await.json()["next_cursor"].as_str().expect("a second page").to_owned();
     let middle = cursor.len() / 2;
     let swapped = if &cursor[middle..=middle] == "A" { "B" } else { "A" };
     let edited = format!("{}{swapped}{}", &cursor[..middle], &cursor[middle + 1..]);
     let forgeries = [("forged", EMPTY_POSITION.to_owned()), ("edited", edited), ("truncated", cursor[..cursor.len() - 4].to_owned())];
     for (what, forged) in forgeries {
-        assert_cursor_refused(&list_keys(&app, &admin, &format!("limit=1&cursor={forged}")).await, what);
+        assert_cursor_refused(&list_keys(&b, &format!("limit=1&cursor={forged}")).await, what);
     }
 }

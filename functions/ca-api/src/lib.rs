@@ -22,6 +22,7 @@
 
 mod admin;
 mod agent;
+pub mod openapi;
 mod params;
 mod views;
 
@@ -111,7 +112,8 @@ pub fn router(state: AppState) -> Router {
     with_common_layers(routes().with_state(state), FORMAT, max)
 }
 
-/// What the Lambda function serves: the group's routes plus `/health`.
+/// What the Lambda function serves: the group's routes plus `/health` and `/openapi.json`.
 pub fn app(state: AppState) -> Router {
-    standalone(routes(), state, FORMAT)
+    let doc = trustplane_core::http::openapi::function_router("ca-api", openapi::document());
+    standalone(routes().merge(doc), state, FORMAT)
 }

@@ -114,12 +114,10 @@ impl CrlWorker {
     }
 
     /// Publishes one authority's CRL; a job for an authority that does not exist is dropped.
+    /// The PKI service counts each publication (`CrlPublished`, `CrlAgeSeconds`, `CrlEntries`).
     pub async fn publish(&self, authority_id: &str, requested_at: Option<i64>) -> Result<()> {
         match self.pki.publish_crl(authority_id, requested_at).await {
-            Ok(CrlOutcome::Published { number, .. }) => {
-                tracing::info!(authority_id, number, "published CRL");
-                emit_published_metric(authority_id, requested_at);
-            }
+            Ok(CrlOutcome::Published { number, .. }) => tracing::info!(authority_id, number, "published CRL"),
             Ok(CrlOutcome::UpToDate { number }) => tracing::info!(authority_id, number, "CRL already covers the request"),
             Ok(CrlOutcome::Superseded { number, by }) => tracing::info!(authority_id, number, by, "a later CRL covers the request"),
             Err(Error::NotFound(what)) => tracing::warn!(authority_id, %what, "dropping CRL job for an unknown authority"),
@@ -127,41 +125,6 @@ impl CrlWorker {
         }
         Ok(())
     }
-}
-
-/// CloudWatch namespace of the publisher's metrics.
-const METRIC_NAMESPACE: &str = "Trustplane";
-
-/// Prints, inside Lambda only, a CloudWatch embedded metric format document for one
-/// publication: `CrlPublished` (1) and `CrlAgeSeconds` (seconds from the request, a
-/// revocation or the schedule, to publication), per stack and per stack and authority.
-fn emit_published_metric(authority_id: &str, requested_at: Option<i64>) {
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
-        return;
-    }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let stack = std::env::var("STACK_NAME").unwrap_or_default();
-    println!("{}", emf_document(&stack, authority_id, now, requested_at));
-}
-
-/// The EMF document [`emit_published_metric`] prints.
-/// `now` and `requested_at` are unix seconds.
-pub fn emf_document(stack: &str, authority_id: &str, now: i64, requested_at: Option<i64>) -> serde_json::Value {
-    let age = requested_at.map_or(0, |at| (now - at).max(0));
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": now * 1000,
-            "CloudWatchMetrics": [{
-                "Namespace": METRIC_NAMESPACE,
-                "Dimensions": [["Stack"], ["Stack", "AuthorityId"]],
-                "Metrics": [{ "Name": "CrlPublished", "Unit": "Count" }, { "Name": "CrlAgeSeconds", "Unit": "Seconds" }],
-            }],
-        },
-        "Stack": stack,
-        "AuthorityId": authority_id,
-        "CrlPublished": 1,
-        "CrlAgeSeconds": age,
-    })
 }
 
 #[async_trait]

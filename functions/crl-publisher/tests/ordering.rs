@@ -1,6 +1,7 @@
 //! The published CRL never goes backwards (RFC 5280 §5.2.3: CRL numbers increase), whatever
 //! the interleaving of publishers: two of them are interleaved deterministically by a fault
-//! hook at the blob store, on SQLite + a directory and on DynamoDB + S3 (moto).
+//! hook at the blob store, on SQLite + a directory and on DynamoDB + S3 (moto); and a
+//! revocation committed while a CRL is being built reaches the CRL its own job publishes.
 
 mod common;
 
@@ -8,13 +9,18 @@ use common::hooks::{Hooked, Pause, Seen};
 use common::*;
 use std::time::{Duration, Instant};
 use trustplane_core::jobs::JobHandler;
-use trustplane_core::services::pki::{blob_key, CrlOutcome};
+use trustplane_core::pki::crl::RevocationReason;
+use trustplane_core::pki::SubjectName;
+use trustplane_core::services::pki::{blob_key, CrlOutcome, IssueRequest};
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
 
 on_both_backends! {
     a_publisher_paused_before_its_upload_never_puts_an_older_crl_over_a_newer_one => paused_publisher;
     a_publisher_that_dies_right_after_a_late_upload_leaves_no_false_up_to_date => dying_publisher;
     a_job_is_up_to_date_only_when_the_published_object_carries_the_states_crl_number => stale_object;
     a_crl_never_uploaded_is_published_even_where_a_missing_object_reads_as_access_denied => missing_object;
+    a_revocation_committed_while_a_crl_is_built_reaches_the_crl_its_job_publishes => revocation_during_build;
 }
 
 /// Publisher A builds and claims CRL 2, then waits before its upload; B builds and uploads
@@ -101,4 +107,40 @@ async fn missing_object(env: Env) {
     let state = env.state(&queued).await;
     assert!(state.published, "{state:?}");
     assert_eq!(env.stored_number(&queued).await, Some(state.number));
+}
+
+/// Publisher A has read the revoked entries and claimed CRL 2 when a certificate is revoked;
+/// A then stores its CRL 2 without it. The revocation's job must not take CRL 2 for one that
+/// covers it: it publishes CRL 3, which lists the serial.
+async fn revocation_during_build(env: Env) {
+    let authority = env.root("Ordering Root").await;
+    let pki = env.pki();
+    let subject = pki.create_subject(SubjectName::common_name_only("client.example").unwrap()).await.unwrap();
+    let request = IssueRequest { issuer_id: authority.clone(), subject_id: Some(subject.id), template: Some("TLS_CLIENT".into()), ..IssueRequest::default() };
+    let cert = pki.issue(request).await.unwrap().issued.record;
+    env.take_jobs().await;
+    let pause = Pause::new();
+    let a = env.pki_with_blobs(Hooked::watching(env.ports.blobs.clone(), &Seen::default()).pausing(&pause).into_blobs());
+    let id = authority.clone();
+    let slow = tokio::spawn(async move { a.publish_crl(&id, None).await });
+    pause.reached().await;
+    pki.revoke(&cert.id, RevocationReason::KeyCompromise, None).await.unwrap();
+    pause.release();
+    let CrlOutcome::Published { number: 2, der } = slow.await.unwrap().unwrap() else { panic!("A did not publish CRL 2") };
+    assert!(!lists(&der, &cert.serial_number), "A read the revoked entries before the revocation");
+    let jobs = env.take_jobs().await;
+    assert!(jobs.len() == 1 && jobs[0].contains(&authority), "the revocation queued one job: {jobs:?}");
+    crl_publisher::CrlWorker::new(env.pki()).handle(&jobs[0]).await.expect("the revocation's job runs");
+    let stored = env.ports.blobs.get(&blob_key(&authority).unwrap()).await.unwrap().expect("a stored CRL");
+    let state = env.state(&authority).await;
+    assert_eq!((crl_number(&stored), state.number, state.published), (3, 3, true), "the job published CRL 3, not UpToDate with CRL 2");
+    assert!(lists(&stored, &cert.serial_number), "the stored CRL lists the serial revoked during the build");
+}
+
+/// True if the DER CRL lists `serial` (hex, as the inventory keeps it).
+fn lists(der: &[u8], serial: &str) -> bool {
+    let (_, crl) = CertificateRevocationList::from_der(der).unwrap();
+    let wanted = serial.trim_start_matches('0').to_ascii_uppercase();
+    let listed = crl.iter_revoked_certificates().any(|r| r.raw_serial_as_string().replace(':', "").trim_start_matches('0').to_ascii_uppercase() == wanted);
+    listed
 }

@@ -47,6 +47,10 @@ async fn the_function_publishes_for_queued_revocations_and_on_schedule_through_t
     let reply = tokio::task::block_in_place(|| rie.invoke(&queued.to_string()));
     assert_eq!(reply, json!({ "batchItemFailures": [] }));
     assert_eq!(pki.crl_state(&root.id).await.unwrap().unwrap().number, 3);
+    let published: Vec<serde_json::Value> = rie.metrics().into_iter().filter(|doc| doc["CrlPublished"] == 1.0).collect();
+    assert_eq!(published.len(), 2, "one EMF document per publication: {published:?}");
+    assert!(published.iter().all(|doc| doc["AuthorityId"] == root.id.as_str() && doc["CrlEntries"] == 1.0), "{published:?}");
+    assert!(published.iter().all(|doc| doc["CrlAgeSeconds"].as_f64().is_some_and(|age| age < 60.0)), "{published:?}");
 }
 
 /// The next message of the queue as the SQS event Lambda would deliver.

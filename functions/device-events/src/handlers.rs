@@ -109,6 +109,7 @@ fn lifetime(max: Duration, deadline: Option<SystemTime>) -> Duration {
 
 /// The ticket request's optional body.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TicketRequest {
     session_id: Option<String>,
 }
@@ -169,5 +170,13 @@ mod tests {
         assert!(resume_after(&headers, Some(id)).is_err());
         headers.insert("last-event-id", id.parse().unwrap());
         assert_eq!(resume_after(&headers, None).unwrap().as_deref(), Some(id));
+    }
+
+    #[test]
+    fn a_ticket_request_with_a_field_it_does_not_name_is_refused_naming_it() {
+        let refused = trustplane_core::http::json::parse::<TicketRequest>(br#"{"session_id":"s-1","sesion_id":"s-2"}"#).unwrap_err();
+        assert_eq!(refused.public_message(), "sesion_id: unknown field (expected session_id)");
+        let parsed = trustplane_core::http::json::parse::<TicketRequest>(br#"{"session_id":"s-1"}"#).unwrap();
+        assert_eq!(parsed.session_id.as_deref(), Some("s-1"));
     }
 }

@@ -6,6 +6,7 @@
 //! (`src/main.rs`); `trustplane serve` merges [`router`].
 
 mod handlers;
+pub mod openapi;
 mod stream;
 
 pub use stream::end_streams;
@@ -29,10 +30,11 @@ pub fn router(state: AppState) -> Router {
     with_common_layers(routes().with_state(state), ErrorFormat::Envelope, max)
 }
 
-/// What the Lambda function serves: the routes, `/health`, and an envelope 404.
+/// What the Lambda function serves: the routes, `/health`, `/openapi.json`, and an envelope 404.
 pub fn app(state: AppState) -> Router {
     let max = state.config.max_body_bytes;
     let rest = health::router()
+        .merge(trustplane_core::http::openapi::function_router("device-events", openapi::document()))
         .fallback(|| async { trustplane_core::Error::NotFound("route".into()) })
         .with_state(state.clone());
     router(state).merge(with_common_layers(rest, ErrorFormat::Envelope, max))

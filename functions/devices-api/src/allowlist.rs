@@ -35,7 +35,7 @@ fn store(state: &AppState) -> &dyn trustplane_core::ports::Store {
 }
 
 /// The seed's add body (and the client's `AllowlistEntryRequest`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EntryBody {
     mac: String,
@@ -51,18 +51,27 @@ impl EntryBody {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/provisioning/allowlist", tag = "devices-api", security(("api_key" = [])), responses(
+    (status = 200, description = "The allowlist", body = crate::openapi::AllowlistListOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn list(State(state): State<AppState>, caller: Caller, ctx: CorrelationId) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
     let entries = allowlist::list(store(&state)).await?;
     Ok(ok(StatusCode::OK, json!({ "count": entries.len(), "entries": entries }), &ctx))
 }
 
+#[utoipa::path(get, path = "/api/v1/provisioning/allowlist/{mac}", tag = "devices-api", params(("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), security(("api_key" = [])), responses(
+    (status = 200, description = "The entry", body = crate::openapi::AllowlistEntryOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "NOT_FOUND: the MAC is not in the allowlist"),
+))]
 async fn show(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(mac): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
     let entry = allowlist::get(store(&state), &MacAddress::parse(&mac)?).await?;
     Ok(ok(StatusCode::OK, json!({ "entry": entry }), &ctx))
 }
 
+#[utoipa::path(post, path = "/api/v1/provisioning/allowlist", tag = "devices-api", request_body = EntryBody, security(("api_key" = [])), responses(
+    (status = 201, description = "Added", body = crate::openapi::AllowlistChangedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 409, description = "CONFLICT: already in the allowlist"),
+))]
 async fn add(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Json(body): Json<EntryBody>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let entry = allowlist::add(store(&state), body.parse()?, clock::now()).await?;
@@ -71,7 +80,7 @@ async fn add(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, 
 
 /// The client's update body: a field sent as a string replaces it (an empty string or
 /// `null` clears it), a field left out is kept.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateBody {
     #[serde(default, deserialize_with = "present")]
@@ -89,6 +98,9 @@ fn text(name: &str, field: Option<Option<String>>, max: usize) -> Result<Option<
     field.map(|value| allowlist::text_field(name, value.as_deref(), max)).transpose()
 }
 
+#[utoipa::path(patch, path = "/api/v1/provisioning/allowlist/{mac}", tag = "devices-api", params(("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), request_body = UpdateBody, security(("api_key" = [])), responses(
+    (status = 200, description = "Updated", body = crate::openapi::AllowlistChangedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "NOT_FOUND"),
+))]
 async fn update(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(mac): Path<String>, Json(body): Json<UpdateBody>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let mac = MacAddress::parse(&mac)?;
@@ -100,13 +112,16 @@ async fn update(State(state): State<AppState>, caller: Caller, ctx: CorrelationI
     Ok(ok(StatusCode::OK, json!({ "entry": entry, "message": "Allowlist entry updated" }), &ctx))
 }
 
+#[utoipa::path(delete, path = "/api/v1/provisioning/allowlist/{mac}", tag = "devices-api", params(("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), security(("api_key" = [])), responses(
+    (status = 204, description = "Removed (no body)"), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "NOT_FOUND"),
+))]
 async fn remove(State(state): State<AppState>, caller: Caller, Path(mac): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     allowlist::remove(store(&state), &MacAddress::parse(&mac)?).await?;
     Ok(no_content())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkAddBody {
     entries: Vec<EntryBody>,
@@ -114,6 +129,9 @@ pub(crate) struct BulkAddBody {
 
 /// Every entry is validated before anything is written; the first invalid one is named by
 /// its index (`entries[3].mac: …`).
+#[utoipa::path(post, path = "/api/v1/provisioning/allowlist/bulk", tag = "devices-api", request_body = BulkAddBody, security(("api_key" = [])), responses(
+    (status = 200, description = "Added, already-listed ones skipped", body = crate::openapi::BulkAddedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn bulk_add(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Json(body): Json<BulkAddBody>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let entries = body
@@ -134,12 +152,15 @@ fn at_index(list: &str, i: usize, err: Error) -> Error {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkRemoveBody {
     macs: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/provisioning/allowlist/bulk-remove", tag = "devices-api", request_body = BulkRemoveBody, security(("api_key" = [])), responses(
+    (status = 200, description = "Removed", body = crate::openapi::BulkRemovedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn bulk_remove(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Json(body): Json<BulkRemoveBody>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let macs = body.macs.iter().enumerate().map(|(i, m)| MacAddress::parse(m).map_err(|err| at_index("macs", i, err))).collect::<Result<Vec<_>>>()?;
@@ -150,6 +171,9 @@ async fn bulk_remove(State(state): State<AppState>, caller: Caller, ctx: Correla
 
 /// The client asks its user to type `CONFIRM` before it sends this; the key must hold
 /// `devices:write`.
+#[utoipa::path(delete, path = "/api/v1/provisioning/allowlist/all", tag = "devices-api", security(("api_key" = [])), responses(
+    (status = 200, description = "Cleared", body = crate::openapi::ClearedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn clear(State(state): State<AppState>, caller: Caller, ctx: CorrelationId) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let cleared = allowlist::clear(store(&state)).await?;
@@ -157,6 +181,9 @@ async fn clear(State(state): State<AppState>, caller: Caller, ctx: CorrelationId
 }
 
 /// `{total, used, unused}` plus the client's name for `unused`, `available`; one read.
+#[utoipa::path(get, path = "/api/v1/provisioning/allowlist/stats", tag = "devices-api", security(("api_key" = [])), responses(
+    (status = 200, description = "Counts", body = crate::openapi::AllowlistStatsOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn stats(State(state): State<AppState>, caller: Caller, ctx: CorrelationId) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
     let counts = allowlist::stats(store(&state)).await?;

@@ -38,19 +38,26 @@ async fn gateway(state: &AppState, caller: &Caller, session_id: &str) -> Result<
 }
 
 /// The report: `{"devices": [{mac, ip, rssi, firmware_version, csr?}, …]}` (at most 100).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DiscoveredBody {
+pub(crate) struct DiscoveredBody {
+    #[schema(value_type = Vec<Object>)]
     devices: Vec<DiscoveredDevice>,
 }
 
 /// POST `/gateway/sessions/{id}/devices`: 200 `{devices, count}` as now recorded.
+#[utoipa::path(post, path = "/api/v1/provisioning/gateway/sessions/{id}/devices", tag = "devices-api", params(("id" = String, Path, description = "The session id")), request_body(content = DiscoveredBody, description = "JSON whatever the Content-Type"), security(("api_key" = [])), responses(
+    (status = 200, description = "The session's devices as now recorded", body = crate::openapi::DeviceListOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"), (status = 409, description = "The session is not active"),
+))]
 async fn discovered(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>, LenientJson(body): LenientJson<DiscoveredBody>) -> Result<Response> {
     let devices = gateway(&state, &caller, &id).await?.discover(&id, &body.devices).await?;
     Ok(ok(StatusCode::OK, json!({ "count": devices.len(), "devices": devices }), &ctx))
 }
 
 /// GET `/gateway/sessions/{id}/devices/{mac}/bundle`: `{bundle}`; 409 before `provisioned`.
+#[utoipa::path(get, path = "/api/v1/provisioning/gateway/sessions/{id}/devices/{mac}/bundle", tag = "devices-api", params(("id" = String, Path, description = "The session id"), ("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), security(("api_key" = [])), responses(
+    (status = 200, description = "The device's bundle", body = crate::openapi::BundleOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND or DEVICE_NOT_FOUND"), (status = 409, description = "The device is not provisioned yet"),
+))]
 async fn bundle(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path((id, mac)): Path<(String, String)>) -> Result<Response> {
     let mac = MacAddress::parse(&mac)?;
     let bundle = gateway(&state, &caller, &id).await?.bundle(&id, &mac).await?;
@@ -62,19 +69,25 @@ fn operation(device: &StoredDevice, message: &str, ctx: &CorrelationId) -> Respo
 }
 
 /// POST `/gateway/sessions/{id}/devices/{mac}/verified`: 200 `{mac, state, message}`.
+#[utoipa::path(post, path = "/api/v1/provisioning/gateway/sessions/{id}/devices/{mac}/verified", tag = "devices-api", params(("id" = String, Path, description = "The session id"), ("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), security(("api_key" = [])), responses(
+    (status = 200, description = "Verified", body = crate::openapi::DeviceOperationOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND or DEVICE_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn verified(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path((id, mac)): Path<(String, String)>) -> Result<Response> {
     let mac = MacAddress::parse(&mac)?;
     let device = gateway(&state, &caller, &id).await?.verified(&id, &mac).await?;
     Ok(operation(&device, "Device verified on the target network", &ctx))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FailedBody {
+pub(crate) struct FailedBody {
     error: String,
 }
 
 /// POST `/gateway/sessions/{id}/devices/{mac}/failed` `{error}`: 200 `{mac, state, message}`.
+#[utoipa::path(post, path = "/api/v1/provisioning/gateway/sessions/{id}/devices/{mac}/failed", tag = "devices-api", params(("id" = String, Path, description = "The session id"), ("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), request_body(content = FailedBody, description = "JSON whatever the Content-Type"), security(("api_key" = [])), responses(
+    (status = 200, description = "Marked failed", body = crate::openapi::DeviceOperationOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND or DEVICE_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn failed(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path((id, mac)): Path<(String, String)>, LenientJson(body): LenientJson<FailedBody>) -> Result<Response> {
     let mac = MacAddress::parse(&mac)?;
     let device = gateway(&state, &caller, &id).await?.verification_failed(&id, &mac, &body.error).await?;

@@ -6,6 +6,7 @@ mod allowlist;
 mod gateway;
 mod limits;
 mod network;
+pub mod openapi;
 mod sessions;
 mod views;
 
@@ -23,10 +24,12 @@ pub fn router(state: AppState) -> Router {
     with_common_layers(limited.with_state(state), ErrorFormat::Envelope, max)
 }
 
-/// What the Lambda function serves: the group's routes, `/health`, and an envelope 404.
+/// What the Lambda function serves: the group's routes, `/health`, `/openapi.json`, and an
+/// envelope 404.
 pub fn app(state: AppState) -> Router {
     let max = state.config.max_body_bytes;
     let rest = health::router()
+        .merge(trustplane_core::http::openapi::function_router("devices-api", openapi::document()))
         .fallback(|| async { trustplane_core::Error::NotFound("route".into()) })
         .with_state(state.clone());
     router(state).merge(with_common_layers(rest, ErrorFormat::Envelope, max))

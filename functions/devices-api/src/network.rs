@@ -25,6 +25,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/provisioning/gateway/network", post(report))
 }
 
+#[utoipa::path(get, path = "/api/v1/provisioning/batch/network", tag = "devices-api", security(("api_key" = [])), responses(
+    (status = 200, description = "The onboarding network's status", body = crate::openapi::NetworkStatusOk), (status = 401, description = "UNAUTHORIZED"),
+    (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn status(State(state): State<AppState>, caller: Caller, ctx: CorrelationId) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
     let status = network::current(state.ports.store.as_ref()).await?;
@@ -34,7 +38,7 @@ async fn status(State(state): State<AppState>, caller: Caller, ctx: CorrelationI
 /// The gateway's report: the seed's `interface`/`ssid`/`connected` and the client's
 /// `is_active`/`connected_devices` (either of `connected`/`is_active` suffices), and the
 /// session whose SSE stream should announce a change.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportBody {
     interface: String,
@@ -51,6 +55,9 @@ pub(crate) struct ReportBody {
 
 /// 200 with the stored status and `changed` (whether a `network.status_changed` event was
 /// appended). A report naming a session is also the gateway's heartbeat for it.
+#[utoipa::path(post, path = "/api/v1/provisioning/gateway/network", tag = "devices-api", request_body = ReportBody, security(("api_key" = [])), responses(
+    (status = 200, description = "The stored status and whether it changed", body = crate::openapi::NetworkReportedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"),
+))]
 async fn report(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Json(body): Json<ReportBody>) -> Result<Response> {
     caller.require(Scope::DevicesGateway)?;
     let report = NetworkReport::parse(&body.interface, &body.ssid, body.connected, body.is_active, body.connected_devices, body.session_id.as_deref())?;

@@ -11,12 +11,12 @@ use axum::Router;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use trustplane_core::domain::{MacAddress, Scope};
+use trustplane_core::domain::{Limit, MacAddress, Scope};
 use trustplane_core::http::{AppState, Caller, CorrelationId, LenientJson};
 use trustplane_core::services::devices::records::StoredDevice;
 use trustplane_core::services::devices::sessions::StartSession;
 use trustplane_core::services::devices::{network, Devices};
-use trustplane_core::Result;
+use trustplane_core::{Error, Result};
 
 pub(crate) fn routes() -> Router<AppState> {
     let b = "/api/v1/provisioning/batch";
@@ -45,6 +45,9 @@ fn service(state: &AppState) -> Devices {
 }
 
 /// POST `/batch` (seed) and `/batch/start` (client): 201 `{session, message}`.
+#[utoipa::path(post, path = "/api/v1/provisioning/batch", tag = "devices-api", request_body(content = Object, description = "The session's settings, JSON whatever the Content-Type"), security(("api_key" = [])), responses(
+    (status = 201, description = "Started", body = crate::openapi::SessionChangedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 409, description = "Another session is active"),
+))]
 async fn start(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, LenientJson(body): LenientJson<StartSession>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let session = service(&state).start(body).await?;
@@ -52,16 +55,32 @@ async fn start(State(state): State<AppState>, caller: Caller, ctx: CorrelationId
 }
 
 /// `?include_devices=false` leaves the devices out (the client's `getSession`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ShowQuery {
+    /// `true` (the default) or `false`.
     #[serde(default)]
-    include_devices: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    include_devices: Option<String>,
+}
+
+impl ShowQuery {
+    fn include_devices(&self) -> Result<bool> {
+        match self.include_devices.as_deref() {
+            None | Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(_) => Err(Error::validation("include_devices: expected true or false")),
+        }
+    }
 }
 
 /// GET `/batch/{id}`: the client's `SessionData` `{session, devices?, network_status?}`.
+#[utoipa::path(get, path = "/api/v1/provisioning/batch/{id}", tag = "devices-api", params(("id" = String, Path, description = "The session id"), ShowQuery), security(("api_key" = [])), responses(
+    (status = 200, description = "The session, its devices and the network status", body = crate::openapi::SessionDataOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"),
+))]
 async fn show(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>, Query(q): Query<ShowQuery>) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
-    Ok(ok(StatusCode::OK, session_data(&state, &id, q.include_devices.unwrap_or(true)).await?, &ctx))
+    Ok(ok(StatusCode::OK, session_data(&state, &id, q.include_devices()?).await?, &ctx))
 }
 
 async fn session_data(state: &AppState, id: &str, include_devices: bool) -> Result<Value> {
@@ -74,6 +93,9 @@ async fn session_data(state: &AppState, id: &str, include_devices: bool) -> Resu
 }
 
 /// GET `/batch/{id}/devices`: `{devices, count}` (`[]` when none).
+#[utoipa::path(get, path = "/api/v1/provisioning/batch/{id}/devices", tag = "devices-api", params(("id" = String, Path, description = "The session id")), security(("api_key" = [])), responses(
+    (status = 200, description = "The session's devices", body = crate::openapi::DeviceListOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"),
+))]
 async fn devices(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
     let devices = service(&state).view(&id).await?.devices;
@@ -81,6 +103,9 @@ async fn devices(State(state): State<AppState>, caller: Caller, ctx: Correlation
 }
 
 /// POST `/batch/{id}/close` (seed) and `/stop` (client): 200 `{session, message}`.
+#[utoipa::path(post, path = "/api/v1/provisioning/batch/{id}/close", tag = "devices-api", params(("id" = String, Path, description = "The session id")), security(("api_key" = [])), responses(
+    (status = 200, description = "Closed", body = crate::openapi::SessionChangedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn close(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let session = service(&state).close(&id).await?;
@@ -88,6 +113,9 @@ async fn close(State(state): State<AppState>, caller: Caller, ctx: CorrelationId
 }
 
 /// POST `/batch/{id}/pause`: 200 `SessionData` with a message.
+#[utoipa::path(post, path = "/api/v1/provisioning/batch/{id}/pause", tag = "devices-api", params(("id" = String, Path, description = "The session id")), security(("api_key" = [])), responses(
+    (status = 200, description = "Paused", body = crate::openapi::SessionDataOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn pause(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     service(&state).pause(&id).await?;
@@ -97,6 +125,9 @@ async fn pause(State(state): State<AppState>, caller: Caller, ctx: CorrelationId
 }
 
 /// POST `/batch/{id}/resume`: a paused session back to `active`.
+#[utoipa::path(post, path = "/api/v1/provisioning/batch/{id}/resume", tag = "devices-api", params(("id" = String, Path, description = "The session id")), security(("api_key" = [])), responses(
+    (status = 200, description = "Resumed", body = crate::openapi::SessionDataOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn resume(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     service(&state).resume(&id).await?;
@@ -107,7 +138,7 @@ async fn resume(State(state): State<AppState>, caller: Caller, ctx: CorrelationI
 
 /// The client's provision-all body; `only_allowlisted` is accepted, and only allowlisted
 /// devices are ever provisioned whatever it says.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProvisionAllBody {
     #[serde(default)]
@@ -116,6 +147,9 @@ struct ProvisionAllBody {
 }
 
 /// POST `/batch/{id}/provision-all`: 202 `{initiated_count, skipped_count, message}`.
+#[utoipa::path(post, path = "/api/v1/provisioning/batch/{id}/provision-all", tag = "devices-api", params(("id" = String, Path, description = "The session id")), request_body(content = Option<ProvisionAllBody>, description = "Optional, JSON whatever the Content-Type"), security(("api_key" = [])), responses(
+    (status = 202, description = "Provisioning started", body = crate::openapi::ProvisionAllOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn provision_all(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>, _body: Option<LenientJson<ProvisionAllBody>>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let (initiated, skipped) = service(&state).provision_all(&id).await?;
@@ -128,6 +162,9 @@ fn operation(status: StatusCode, device: &StoredDevice, message: &str, ctx: &Cor
 }
 
 /// POST `/batch/{id}/devices/{mac}/provision`: 202 `{mac, state, message}`.
+#[utoipa::path(post, path = "/api/v1/provisioning/batch/{id}/devices/{mac}/provision", tag = "devices-api", params(("id" = String, Path, description = "The session id"), ("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), security(("api_key" = [])), responses(
+    (status = 202, description = "Provisioning started", body = crate::openapi::DeviceOperationOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND or DEVICE_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn provision(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path((id, mac)): Path<(String, String)>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let device = service(&state).provision(&id, &MacAddress::parse(&mac)?).await?;
@@ -135,6 +172,9 @@ async fn provision(State(state): State<AppState>, caller: Caller, ctx: Correlati
 }
 
 /// POST `/batch/{id}/devices/{mac}/retry`: a failed device provisioned again (202).
+#[utoipa::path(post, path = "/api/v1/provisioning/batch/{id}/devices/{mac}/retry", tag = "devices-api", params(("id" = String, Path, description = "The session id"), ("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), security(("api_key" = [])), responses(
+    (status = 202, description = "Provisioning retried", body = crate::openapi::DeviceOperationOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND or DEVICE_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn retry(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path((id, mac)): Path<(String, String)>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let device = service(&state).retry(&id, &MacAddress::parse(&mac)?).await?;
@@ -142,6 +182,9 @@ async fn retry(State(state): State<AppState>, caller: Caller, ctx: CorrelationId
 }
 
 /// POST `/batch/{id}/devices/{mac}/skip`: the device is left out (200, state `failed`).
+#[utoipa::path(post, path = "/api/v1/provisioning/batch/{id}/devices/{mac}/skip", tag = "devices-api", params(("id" = String, Path, description = "The session id"), ("mac" = String, Path, pattern = "^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{12}$", description = "A MAC address: AA:BB:CC:DD:EE:FF, aa-bb-cc-dd-ee-ff or aabbccddeeff")), security(("api_key" = [])), responses(
+    (status = 200, description = "Skipped", body = crate::openapi::DeviceOperationOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND or DEVICE_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn skip(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path((id, mac)): Path<(String, String)>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let device = service(&state).skip(&id, &MacAddress::parse(&mac)?).await?;
@@ -149,26 +192,38 @@ async fn skip(State(state): State<AppState>, caller: Caller, ctx: CorrelationId,
 }
 
 /// GET `/sessions/recoverable`: `{sessions}` (`[]` when none).
+#[utoipa::path(get, path = "/api/v1/provisioning/sessions/recoverable", tag = "devices-api", security(("api_key" = [])), responses(
+    (status = 200, description = "Sessions whose gateway went silent", body = crate::openapi::SessionsOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn recoverable(State(state): State<AppState>, caller: Caller, ctx: CorrelationId) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
     let sessions = service(&state).recoverable().await?;
     Ok(ok(StatusCode::OK, json!({ "sessions": sessions }), &ctx))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// Digits only, 1..=100; 10 when absent.
     #[serde(default)]
-    limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
 }
 
 /// GET `/sessions/history?limit=` (default 10, 1..=100): `{sessions}`, newest first.
+#[utoipa::path(get, path = "/api/v1/provisioning/sessions/history", tag = "devices-api", params(HistoryQuery), security(("api_key" = [])), responses(
+    (status = 200, description = "Sessions, newest first", body = crate::openapi::SessionsOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"),
+))]
 async fn history(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Query(q): Query<HistoryQuery>) -> Result<Response> {
     caller.require(Scope::DevicesRead)?;
-    let sessions = service(&state).history(q.limit.unwrap_or(10)).await?;
+    let sessions = service(&state).history(Limit::parse(q.limit.as_deref(), 10, 100)?.get()).await?;
     Ok(ok(StatusCode::OK, json!({ "sessions": sessions }), &ctx))
 }
 
 /// POST `/sessions/{id}/resume`: 200 `SessionData` plus `requeued` and a message.
+#[utoipa::path(post, path = "/api/v1/provisioning/sessions/{id}/resume", tag = "devices-api", params(("id" = String, Path, description = "The session id")), security(("api_key" = [])), responses(
+    (status = 200, description = "Resumed, devices re-enqueued", body = crate::openapi::SessionDataOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn recover(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let resumed = service(&state).recover(&id).await?;
@@ -179,6 +234,9 @@ async fn recover(State(state): State<AppState>, caller: Caller, ctx: Correlation
 }
 
 /// DELETE `/sessions/{id}`: the session is discarded (closed): 200 `{session, message}`.
+#[utoipa::path(delete, path = "/api/v1/provisioning/sessions/{id}", tag = "devices-api", params(("id" = String, Path, description = "The session id")), security(("api_key" = [])), responses(
+    (status = 200, description = "Discarded", body = crate::openapi::SessionChangedOk), (status = 400, description = "VALIDATION_FAILED"), (status = 401, description = "UNAUTHORIZED"), (status = 403, description = "FORBIDDEN: the key lacks the scope"), (status = 429, description = "RATE_LIMITED"), (status = 503, description = "CIRCUIT_OPEN"), (status = 404, description = "SESSION_NOT_FOUND"), (status = 409, description = "The session or device is not in a state that allows this"),
+))]
 async fn discard(State(state): State<AppState>, caller: Caller, ctx: CorrelationId, Path(id): Path<String>) -> Result<Response> {
     caller.require(Scope::DevicesWrite)?;
     let session = service(&state).discard(&id).await?;

@@ -17,7 +17,7 @@ use trustplane_core::{Error, Result};
 
 /// `POST /api/v1/authorities` body (seed 004 §2.1). `parent` is accepted for
 /// `parentAuthorityId`, as the seed's sequence diagram writes it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateAuthority {
     pub subject_id: Option<String>,
@@ -35,7 +35,7 @@ pub struct CreateAuthority {
 }
 
 /// Seed 004 `keySpec`: `{"algorithm", "size"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpecBody {
     pub algorithm: String,
@@ -43,7 +43,7 @@ pub struct KeySpecBody {
 }
 
 /// Seed 004 `policy`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicyBody {
     pub validity_years: Option<u32>,
@@ -90,6 +90,10 @@ impl CreateAuthority {
 
 /// `POST /api/v1/authorities` (`pki:admin`) → 201 with the new authority (also for a retry
 /// carrying the `clientToken` of a request that created one).
+#[utoipa::path(post, path = "/api/v1/authorities", tag = "pki-api", request_body = CreateAuthority, security(("api_key" = [])), responses(
+    (status = 201, description = "The authority", body = crate::openapi::Authority), (status = 400, description = "Invalid body"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"),
+    (status = 404, description = "No such subject or parent"), (status = 409, description = "The parent cannot issue, or the client token was used for another body"),
+))]
 pub async fn create(PkiService(pki): PkiService, caller: Caller, Json(body): Json<CreateAuthority>) -> Result<(StatusCode, axum::Json<Value>)> {
     caller.require(Scope::PkiAdmin)?;
     let options = body.options();
@@ -98,6 +102,9 @@ pub async fn create(PkiService(pki): PkiService, caller: Caller, Json(body): Jso
 }
 
 /// `GET /api/v1/authorities` (`pki:read`): authorities in creation order, paged.
+#[utoipa::path(get, path = "/api/v1/authorities", tag = "pki-api", params(crate::Paging), security(("api_key" = [])), responses(
+    (status = 200, description = "A page of authorities", body = crate::openapi::AuthorityPage), (status = 400, description = "Invalid limit or cursor"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"),
+))]
 pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Query<Paging>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
     let (authorities, next) = pki.list_authorities(paging.limit()?, paging.cursor).await?;
@@ -106,6 +113,9 @@ pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Qu
 }
 
 /// `GET /api/v1/authorities/{id}` (`pki:read`).
+#[utoipa::path(get, path = "/api/v1/authorities/{id}", tag = "pki-api", params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The id")), security(("api_key" = [])), responses(
+    (status = 200, description = "The authority", body = crate::openapi::Authority), (status = 400, description = "Invalid id"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"), (status = 404, description = "No such authority"),
+))]
 pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
     let id = EntityId::in_path("authority", &raw)?;
@@ -120,6 +130,12 @@ const P7B_MEDIA_TYPES: [&str; 2] = ["application/pkcs7-mime", "application/x-pkc
 /// seed 004 §2.2): the authority first, the root last, as `application/pem-certificate-chain`
 /// (RFC 8555 §9.1), or, when `Accept` names one of [`P7B_MEDIA_TYPES`], a certs-only PKCS#7 in
 /// DER (RFC 5652) under that media type.
+#[utoipa::path(get, path = "/api/v1/authorities/{id}/chain", tag = "pki-api", params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The id")), responses(
+    (status = 200, description = "The chain, the authority first", content(
+        (String = "application/pem-certificate-chain"), (Vec<u8> = "application/pkcs7-mime"), (Vec<u8> = "application/x-pkcs7-certificates"),
+    )),
+    (status = 400, description = "Invalid id"), (status = 404, description = "No such authority"),
+))]
 pub async fn chain(PkiService(pki): PkiService, Path(raw): Path<String>, headers: HeaderMap) -> Result<Response> {
     let ders = pki.chain(EntityId::in_path("authority", &raw)?.as_str()).await?;
     if let Some(media_type) = P7B_MEDIA_TYPES.into_iter().find(|media_type| accepts(&headers, media_type)) {
@@ -130,7 +146,7 @@ pub async fn chain(PkiService(pki): PkiService, Path(raw): Path<String>, headers
 
 /// `PUT /api/v1/authorities/{id}/policy` body: the whole issuance policy (absent fields take
 /// their defaults, as at creation).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IssuancePolicyBody {
     pub allow_leaf_issuance: Option<bool>,
@@ -141,6 +157,10 @@ pub struct IssuancePolicyBody {
 
 /// `PUT /api/v1/authorities/{id}/policy` (`pki:admin`) → 200 with the authority under its new
 /// issuance policy (see `Pki::set_issuance_policy`).
+#[utoipa::path(put, path = "/api/v1/authorities/{id}/policy", tag = "pki-api", params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The id")), request_body = IssuancePolicyBody, security(("api_key" = [])), responses(
+    (status = 200, description = "The authority under its new policy", body = crate::openapi::Authority), (status = 400, description = "Invalid policy"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"),
+    (status = 404, description = "No such authority"), (status = 409, description = "The authority is revoked"),
+))]
 pub async fn set_policy(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<IssuancePolicyBody>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiAdmin)?;
     let id = EntityId::in_path("authority", &raw)?;
@@ -155,15 +175,16 @@ pub async fn set_policy(PkiService(pki): PkiService, caller: Caller, Path(raw): 
 }
 
 /// `POST /api/v1/authorities/{id}/status` body: `ACTIVE` or `DISABLED`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     pub status: Option<AuthorityStatus>,
 }
 
 /// `POST /api/v1/authorities/{id}/revocation` body; reason defaults to `UNSPECIFIED`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RevokeAuthorityBody)]
 pub struct RevokeBody {
     pub reason: Option<String>,
     pub comment: Option<String>,
@@ -171,6 +192,10 @@ pub struct RevokeBody {
 
 /// `POST /api/v1/authorities/{id}/status` (`pki:admin`) → 200 with the authority: `DISABLED`
 /// stops all issuance (its CRL is still published), `ACTIVE` resumes it. 409 once REVOKED.
+#[utoipa::path(post, path = "/api/v1/authorities/{id}/status", tag = "pki-api", params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The id")), request_body = StatusBody, security(("api_key" = [])), responses(
+    (status = 200, description = "The authority", body = crate::openapi::Authority), (status = 400, description = "Invalid status"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"),
+    (status = 404, description = "No such authority"), (status = 409, description = "The authority is revoked"),
+))]
 pub async fn set_status(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<StatusBody>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiAdmin)?;
     let id = EntityId::in_path("authority", &raw)?;
@@ -181,6 +206,10 @@ pub async fn set_status(PkiService(pki): PkiService, caller: Caller, Path(raw): 
 
 /// `POST /api/v1/authorities/{id}/revocation` (`pki:admin`) → 202 with the authority, now
 /// REVOKED; its CA certificates reach the parent's CRL asynchronously (RFC 5280 §5).
+#[utoipa::path(post, path = "/api/v1/authorities/{id}/revocation", tag = "pki-api", params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The id")), request_body(content = RevokeBody), security(("api_key" = [])), responses(
+    (status = 202, description = "The authority, now REVOKED", body = crate::openapi::Authority), (status = 400, description = "Invalid reason"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"),
+    (status = 404, description = "No such authority"), (status = 409, description = "Already revoked"),
+))]
 pub async fn revoke(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>, Json(body): Json<RevokeBody>) -> Result<(StatusCode, axum::Json<Value>)> {
     caller.require(Scope::PkiAdmin)?;
     let id = EntityId::in_path("authority", &raw)?;

@@ -7,6 +7,7 @@
 mod authorities;
 mod certificates;
 mod ocsp;
+pub mod openapi;
 mod subjects;
 mod views;
 
@@ -37,8 +38,10 @@ where
 }
 
 /// `limit` (digits, 1..=100, default 50) and `cursor` of the list endpoints.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    #[param(pattern = "^[0-9]{1,3}$")]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -84,7 +87,8 @@ pub fn router(state: AppState) -> Router {
     with_common_layers(routes().with_state(state), ErrorFormat::Problem, max)
 }
 
-/// What the Lambda function serves: the group's routes plus `/health`.
+/// What the Lambda function serves: the group's routes plus `/health` and `/openapi.json`.
 pub fn app(state: AppState) -> Router {
-    standalone(routes(), state, ErrorFormat::Problem)
+    let doc = trustplane_core::http::openapi::function_router("pki-api", openapi::document());
+    standalone(routes().merge(doc), state, ErrorFormat::Problem)
 }

@@ -20,11 +20,17 @@ fn answer(der: Vec<u8>) -> Response {
 }
 
 /// `POST /ocsp/{authorityId}` with a DER `OCSPRequest` body (A.1.1).
+#[utoipa::path(post, path = "/ocsp/{id}", tag = "pki-api", params(("id" = String, Path, description = "The authority's id")), request_body(content = Vec<u8>, content_type = "application/ocsp-request"), responses(
+    (status = 200, description = "An OCSPResponse, unsuccessful ones too", content_type = "application/ocsp-response", body = Vec<u8>),
+))]
 pub async fn post(PkiService(pki): PkiService, Path(raw): Path<String>, body: Bytes) -> Result<Response> {
     respond(pki, &raw, &body).await
 }
 
 /// `GET /ocsp/{authorityId}/{request}`: the DER `OCSPRequest`, base64 then URL-encoded (A.1.1).
+#[utoipa::path(get, path = "/ocsp/{id}/{request}", tag = "pki-api", params(("id" = String, Path, description = "The authority's id"), ("request" = String, Path, description = "The DER OCSPRequest, base64 then URL-encoded")), responses(
+    (status = 200, description = "An OCSPResponse, unsuccessful ones too", content_type = "application/ocsp-response", body = Vec<u8>),
+))]
 pub async fn get(PkiService(pki): PkiService, Path((raw, encoded)): Path<(String, String)>) -> Result<Response> {
     match base64::engine::general_purpose::STANDARD.decode(encoded.trim()) {
         Ok(der) => respond(pki, &raw, &der).await,

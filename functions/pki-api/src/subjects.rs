@@ -11,7 +11,7 @@ use trustplane_core::pki::SubjectName;
 use trustplane_core::Result;
 
 /// `POST /api/v1/subjects` body: a distinguished name, each field as [`SubjectName`] names it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SubjectBody {
     pub common_name: String,
@@ -38,6 +38,9 @@ impl SubjectBody {
 }
 
 /// `POST /api/v1/subjects` (`pki:issue`): a distinguished name → 201 with the subject's id.
+#[utoipa::path(post, path = "/api/v1/subjects", tag = "pki-api", request_body = SubjectBody, security(("api_key" = [])), responses(
+    (status = 201, description = "The subject", body = crate::openapi::Subject), (status = 400, description = "Invalid name"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"),
+))]
 pub async fn create(PkiService(pki): PkiService, caller: Caller, Json(body): Json<SubjectBody>) -> Result<(StatusCode, axum::Json<Value>)> {
     caller.require(Scope::PkiIssue)?;
     let subject = pki.create_subject(body.into_name()?).await?;
@@ -45,6 +48,9 @@ pub async fn create(PkiService(pki): PkiService, caller: Caller, Json(body): Jso
 }
 
 /// `GET /api/v1/subjects` (`pki:read`): subjects in creation order, paged.
+#[utoipa::path(get, path = "/api/v1/subjects", tag = "pki-api", params(crate::Paging), security(("api_key" = [])), responses(
+    (status = 200, description = "A page of subjects", body = crate::openapi::SubjectPage), (status = 400, description = "Invalid limit or cursor"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"),
+))]
 pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Query<Paging>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
     let (subjects, next) = pki.list_subjects(paging.limit()?, paging.cursor).await?;
@@ -53,6 +59,9 @@ pub async fn list(PkiService(pki): PkiService, caller: Caller, Query(paging): Qu
 }
 
 /// `GET /api/v1/subjects/{id}` (`pki:read`).
+#[utoipa::path(get, path = "/api/v1/subjects/{id}", tag = "pki-api", params(("id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The id")), security(("api_key" = [])), responses(
+    (status = 200, description = "The subject", body = crate::openapi::Subject), (status = 400, description = "Invalid id"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks the scope"), (status = 404, description = "No such subject"),
+))]
 pub async fn show(PkiService(pki): PkiService, caller: Caller, Path(raw): Path<String>) -> Result<axum::Json<Value>> {
     caller.require(Scope::PkiRead)?;
     let id = EntityId::in_path("subject", &raw)?;

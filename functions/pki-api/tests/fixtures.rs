@@ -63,6 +63,14 @@ where
     raw(ids, invoke, name, status).await.json()
 }
 
+/// The page's `data` holds each of `created` (by `id`).
+fn assert_lists(page: &Value, created: &[&Value]) {
+    let listed: Vec<&Value> = page["data"].as_array().unwrap_or_else(|| panic!("a page: {page}")).iter().map(|item| &item["id"]).collect();
+    for item in created {
+        assert!(item["id"].is_string() && listed.contains(&&item["id"]), "{} is listed: {page}", item["id"]);
+    }
+}
+
 /// The PEM chain (authority first, root last) verifies, the root's own signature included;
 /// returns both certificates as one PEM bundle.
 fn assert_chain_verifies(chain: &[u8]) -> String {
@@ -80,6 +88,11 @@ fn assert_issued_verifies(issued: &Value, ca_bundle: &str) {
     let files = [("ca.pem", ca_bundle.as_bytes()), ("leaf.pem", cert.as_bytes())];
     let (ok, out) = openssl(&files, &["verify", "-CAfile", "ca.pem", "leaf.pem"]);
     assert!(ok && out.contains("leaf.pem: OK"), "{out}");
+}
+
+/// The DER certificates of a PEM bundle (text around them ignored), in order.
+fn ders(bundle: &[u8]) -> Vec<Vec<u8>> {
+    x509_parser::pem::Pem::iter_from_buffer(bundle).map(|pem| pem.expect("a PEM block").contents).collect()
 }
 
 fn public_key_of(cert_pem: &str) -> Vec<u8> {
@@ -113,9 +126,10 @@ where
     let mut ids = Ids { subs: vec![("API_KEY", admin.to_owned()), ("READER_KEY", reader.to_owned()), ("CSR_PEM", embed_in_event_body(&csr_pem(&csr_key)))] };
     let subject = expect(&ids, &invoke, "create-subject", 201).await;
     ids.set("SUBJECT_ID", &subject["id"]);
-    for (name, status) in [("create-subject-bad-country", 400), ("create-subject-no-key", 401), ("list-subjects", 200), ("get-subject", 200), ("get-subject-unknown", 404)] {
+    for (name, status) in [("create-subject-bad-country", 400), ("create-subject-no-key", 401), ("get-subject", 200), ("get-subject-unknown", 404)] {
         expect(&ids, &invoke, name, status).await;
     }
+    assert_lists(&expect(&ids, &invoke, "list-subjects", 200).await, &[&subject]);
     let root = expect(&ids, &invoke, "create-root", 201).await;
     ids.set("AUTHORITY_ID", &root["id"]);
     for (name, status) in [("create-authority-unknown-subject", 422), ("create-authority-weak-key", 400), ("create-authority-reader-key", 403)] {
@@ -124,13 +138,13 @@ where
     let intermediate = expect(&ids, &invoke, "create-intermediate", 201).await;
     assert_eq!(intermediate["hierarchy"]["pathLenConstraint"], 0);
     ids.set("AUTHORITY_ID", &intermediate["id"]);
-    for (name, status) in [("list-authorities", 200), ("get-authority", 200)] {
-        expect(&ids, &invoke, name, status).await;
-    }
+    assert_eq!(expect(&ids, &invoke, "get-authority", 200).await["id"], intermediate["id"]);
+    assert_lists(&expect(&ids, &invoke, "list-authorities", 200).await, &[&root, &intermediate]);
     let bundle = assert_chain_verifies(&raw(&ids, &invoke, "get-chain", 200).await.body);
     let p7b = raw(&ids, &invoke, "get-chain-p7b", 200).await;
     let (ok, printed) = openssl(&[("chain.p7b", &p7b.body)], &["pkcs7", "-inform", "DER", "-in", "chain.p7b", "-print_certs"]);
-    assert!(ok && printed.matches("BEGIN CERTIFICATE").count() == 2, "a DER P7B of the two certificates: {printed}");
+    assert!(ok, "a DER P7B: {printed}");
+    assert_eq!(ders(printed.as_bytes()), ders(bundle.as_bytes()), "the P7B holds the chain's two certificates, in order: {printed}");
     let issued = expect(&ids, &invoke, "issue-certificate", 200).await;
     assert!(issued["privateKeyContent"].as_str().is_some_and(|k| k.contains("PRIVATE KEY")));
     assert_issued_verifies(&issued, &bundle);
@@ -140,11 +154,11 @@ where
     assert_issued_verifies(&with_csr, &bundle);
     use rcgen::PublicKeyData;
     assert_eq!(public_key_of(with_csr["certificateContent"].as_str().unwrap()), csr_key.subject_public_key_info(), "the CSR's key is certified");
+    assert_lists(&expect(&ids, &invoke, "list-certificates", 200).await, &[&issued, &with_csr]);
     for (name, status) in [
         ("issue-certificate-server-without-san", 400),
         ("issue-certificate-reader-key", 403),
         ("issue-certificate-no-key", 401),
-        ("list-certificates", 200),
         ("get-certificate", 200),
         ("get-certificate-unknown", 404),
         ("revoke-certificate-bad-reason", 400),

@@ -40,6 +40,7 @@ async fn exponent_3_is_refused(env: Env) {
     files.write("root.pem", pem(&root)).write("leaf.pem", pem(&accepted.json()));
     let (ok, out) = files.openssl(&["verify", "-x509_strict", "-CAfile", "root.pem", "leaf.pem"]);
     assert!(ok && out.contains("leaf.pem: OK"), "{out}");
-    let (_, text) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-text"]);
+    let (ok, text) = files.openssl(&["x509", "-in", "leaf.pem", "-noout", "-text"]);
+    assert!(ok, "{text}");
     assert!(text.contains("Exponent: 65537 (0x10001)"), "{text}");
 }

@@ -1,6 +1,7 @@
 //! Real KMS failures on the AWS adapters against moto: a disabled CA key makes issuance a 503
-//! until it is enabled again, and an alias conflict while an authority is created leaves no
-//! authority behind and its new key scheduled for deletion. KMS is driven as an operator
+//! until it is enabled again, so does a key pending deletion until its deletion is cancelled,
+//! an alias conflict while an authority is created leaves no authority behind and its new key
+//! scheduled for deletion, and a first CRL KMS cannot sign is queued and published later. KMS is driven as an operator
 //! would, through boto3 (the AWS SDK for Python installed with moto in `infra/.venv`; this
 //! crate has no Rust KMS SDK among its dev-dependencies).
 
@@ -9,6 +10,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use trustplane_core::custody::CaSigner;
 use trustplane_core::http::AppState;
@@ -32,6 +34,16 @@ fn kms(script: &str, args: Value) -> Value {
 fn key_state(key: &str) -> String {
     let state = kms("print(json.dumps(kms.describe_key(KeyId=args['key'])['KeyMetadata']['KeyState']))", json!({ "key": key }));
     state.as_str().unwrap().to_owned()
+}
+
+fn schedule_deletion(key: &str) {
+    kms("kms.schedule_key_deletion(KeyId=args['key'], PendingWindowInDays=7); print('null')", json!({ "key": key }));
+    assert_eq!(key_state(key), "PendingDeletion");
+}
+
+fn cancel_deletion(key: &str) {
+    kms("kms.cancel_key_deletion(KeyId=args['key']); print('null')", json!({ "key": key }));
+    assert_eq!(key_state(key), "Disabled", "KMS leaves a key whose deletion was cancelled disabled");
 }
 
 fn set_enabled(key: &str, enabled: bool) {
@@ -91,6 +103,30 @@ async fn a_disabled_kms_key_makes_issuance_and_child_authorities_503_until_it_is
     let (ok, out) = files.openssl(&["verify", "-CAfile", "root.pem", "-untrusted", "int.pem", "leaf.pem"]);
     assert!(ok && out.contains("leaf.pem: OK"), "{out}");
     assert_eq!(env.post("/api/v1/authorities", child).await.status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ca_key_pending_deletion_makes_issuance_a_503_problem_and_issues_nothing_until_the_deletion_is_cancelled() {
+    let env = Env::moto().await;
+    let root = env.root(("EC", 256)).await;
+    assert_eq!(issue(&env, &root).await.status, 200);
+    let key = env.pki().get_authority(id(&root)).await.unwrap().key.key_ref;
+
+    schedule_deletion(&key);
+    let refused = issue(&env, &root).await;
+    assert_problem(&refused, 503);
+    let problem = refused.json();
+    assert_eq!((problem["code"].as_str(), problem["detail"].as_str()), (Some("SERVICE_UNAVAILABLE"), Some("service temporarily unavailable")), "{problem}");
+    assert_eq!(inventory_size(&env, &root).await, 1, "nothing was issued");
+
+    cancel_deletion(&key);
+    set_enabled(&key, true);
+    let issued = issue(&env, &root).await;
+    assert_eq!(issued.status, 200, "{}", issued.json());
+    let files = Files::new();
+    files.write("root.pem", pem(&root)).write("leaf.pem", pem(&issued.json()));
+    let (ok, out) = files.openssl(&["verify", "-check_ss_sig", "-CAfile", "root.pem", "leaf.pem"]);
+    assert!(ok && out.contains("leaf.pem: OK"), "{out}");
 }
 
 /// The real KMS custody, except that just before it creates the key of an authority another
@@ -163,4 +199,67 @@ async fn an_alias_conflict_while_an_authority_is_created_leaves_no_authority_and
 
     let created = env.post("/api/v1/authorities", body).await;
     assert_eq!(created.status, 201, "the subject can still be promoted: {}", created.json());
+}
+
+/// The real KMS custody, except that the key is disabled in KMS right before the custody's
+/// second signer for it: the one that signs the new authority's first CRL, after the one that
+/// signed its certificate.
+struct DisabledBeforeFirstCrl {
+    real: Arc<dyn KeyCustody>,
+    signers: AtomicUsize,
+}
+
+impl KeyCustody for DisabledBeforeFirstCrl {
+    fn create_key<'s, 'o, 'f>(&'s self, owner: &'o str, algorithm: KeyAlgorithm) -> Boxed<'f, KeyHandle>
+    where
+        's: 'f,
+        'o: 'f,
+        Self: 'f,
+    {
+        self.real.create_key(owner, algorithm)
+    }
+
+    fn signer<'s, 'k, 'f>(&'s self, key: &'k KeyHandle) -> Boxed<'f, CaSigner>
+    where
+        's: 'f,
+        'k: 'f,
+        Self: 'f,
+    {
+        if self.signers.fetch_add(1, Ordering::SeqCst) == 1 {
+            set_enabled(&key.key_ref, false);
+        }
+        self.real.signer(key)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_crl_kms_cannot_sign_at_authority_creation_is_queued_and_published_by_a_later_worker_run() {
+    use trustplane_core::jobs::JobHandler;
+    let env = Env::moto().await;
+    let mut ports = env.state.ports.clone();
+    ports.custody = Arc::new(DisabledBeforeFirstCrl { real: env.state.ports.custody.clone(), signers: AtomicUsize::new(0) });
+    let app = pki_api::app(AppState::new((*env.state.config).clone(), ports));
+    let subject = env.subject("First CRL Root CA").await;
+    let body = json!({ "subjectId": subject, "type": "ROOT", "keySpec": { "algorithm": "EC", "size": 256 } });
+    let request = http::Request::post("/api/v1/authorities").header("x-api-key", &env.admin).header("content-type", "application/json");
+    let created = trustplane_core::testkit::call(&app, request.body(axum::body::Body::from(body.to_string())).unwrap()).await;
+    assert_eq!(created.status, 201, "the authority stands without its first CRL: {}", created.json());
+    let root = created.json();
+
+    let key = env.pki().get_authority(id(&root)).await.unwrap().key.key_ref;
+    assert_eq!(key_state(&key), "Disabled", "the first CRL's signature was refused by KMS");
+    assert_eq!(env.pki().crl_state(id(&root)).await.unwrap(), None, "no CRL number was claimed");
+    let crl = trustplane_core::domain::BlobKey::parse(&format!("crl/{}.crl", id(&root))).unwrap();
+    assert_eq!(env.state.ports.blobs.get(&crl).await.unwrap(), None, "no CRL was stored");
+    let jobs: Vec<String> = env.take_jobs().await.into_iter().map(|(_, body)| body).filter(|body| body.contains(id(&root))).collect();
+    assert_eq!(jobs.len(), 1, "the first CRL's publication was queued");
+
+    set_enabled(&key, true);
+    env.worker().handle(&jobs[0]).await.expect("a later worker run publishes it");
+    let state = env.pki().crl_state(id(&root)).await.unwrap().expect("a CRL state");
+    assert_eq!((state.number, state.published), (1, true), "{state:?}");
+    let files = Files::new();
+    files.write("root.pem", pem(&root)).write("crl.der", env.state.ports.blobs.get(&crl).await.unwrap().expect("the stored CRL"));
+    let (ok, text) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "root.pem", "-noout", "-text"]);
+    assert!(ok && text.contains("verify OK") && crl_number(&text) == 1, "{text}");
 }

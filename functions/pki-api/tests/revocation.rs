@@ -39,9 +39,7 @@ async fn revocation_reaches_the_crl(env: Env) {
     let files = Files::new();
     files.write("crl.der", &der.body).write("crl.pem", &pem_crl.body).write("int.pem", pem(&int)).write("leaf.pem", pem(&leaf));
     files.write("bundle.pem", format!("{}{}", pem(&root), pem(&int)));
-    let (ok, out) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "int.pem", "-noout"]);
-    assert!(ok && out.contains("verify OK"), "{out}");
-    let (_, text) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"]);
+    let text = crl_text(&files, "int.pem");
     assert_eq!(crl_serials(&text), vec![norm_serial(leaf["serialNumber"].as_str().unwrap())], "{text}");
     assert!(text.contains("Key Compromise"), "{text}");
     let (ok, out) = files.openssl(&["verify", "-crl_check", "-CAfile", "bundle.pem", "-CRLfile", "crl.pem", "leaf.pem"]);
@@ -80,8 +78,8 @@ async fn crl_number_increases(env: Env) {
     }
     assert!(numbers.windows(2).all(|w| w[1] > w[0]), "{numbers:?}");
     let files = Files::new();
-    files.write("crl.der", env.get(&format!("/api/v1/issuers/{}/crl", id(&root))).await.body);
-    let (_, text) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"]);
+    files.write("crl.der", env.get(&format!("/api/v1/issuers/{}/crl", id(&root))).await.body).write("root.pem", pem(&root));
+    let text = crl_text(&files, "root.pem");
     assert_eq!(crl_number(&text), numbers[2], "{text}");
     let stale = pki.publish_crl(id(&root), Some(0)).await.unwrap();
     assert_eq!(stale, CrlOutcome::UpToDate { number: numbers[2] });
@@ -119,9 +117,17 @@ async fn concurrent_publications(env: Env) {
     let state = env.pki().crl_state(id(&root)).await.unwrap().unwrap();
     assert!(state.published && state.number == 7 && state.number == *unique.last().unwrap(), "{state:?} {numbers:?}");
     let files = Files::new();
-    files.write("crl.der", env.get(&crl_path).await.body);
-    let (_, text) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"]);
+    files.write("crl.der", env.get(&crl_path).await.body).write("root.pem", pem(&root));
+    let text = crl_text(&files, "root.pem");
     assert_eq!(crl_number(&text), state.number, "the published CRL is the highest numbered one");
+}
+
+/// `openssl crl -text` of the DER `crl.der` in `files`, whose signature must verify under the
+/// issuer certificate in the file `issuer`.
+fn crl_text(files: &Files, issuer: &str) -> String {
+    let (ok, text) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-CAfile", issuer, "-noout", "-text"]);
+    assert!(ok && text.contains("verify OK"), "the CRL parses and verifies under {issuer}: {text}");
+    text
 }
 
 /// The CRL Number (RFC 5280 §5.2.3) of the CRL the API serves now.
@@ -145,8 +151,8 @@ async fn one_crl_per_batch(env: Env) {
     let after = env.pki().crl_state(id(&int)).await.unwrap().unwrap().number;
     assert_eq!(after, before + 1, "one CRL for the batch");
     let files = Files::new();
-    files.write("crl.der", env.get(&format!("/api/v1/issuers/{}/crl", id(&int))).await.body);
-    let (_, text) = files.openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"]);
+    files.write("crl.der", env.get(&format!("/api/v1/issuers/{}/crl", id(&int))).await.body).write("int.pem", pem(&int));
+    let text = crl_text(&files, "int.pem");
     let mut listed = crl_serials(&text);
     let mut expected = vec![norm_serial(a["serialNumber"].as_str().unwrap()), norm_serial(b["serialNumber"].as_str().unwrap())];
     listed.sort();

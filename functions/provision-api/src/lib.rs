@@ -1,6 +1,9 @@
 //! Agent provisioning (seed 000): provision keys (`/api/v1/provision-keys`, scope
 //! `provision:admin`) and the agents' `POST /api/v1/provision`, whose credential is the
 //! provision key itself. Errors are `{"error": "..."}` exactly as the seed writes them.
+//! `GET /openapi.json` documents the group ([`openapi`]).
+
+pub mod openapi;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,7 +29,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 /// `POST /api/v1/provision` body (seed 000).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisionBody {
     pub provision_key: Option<String>,
@@ -39,6 +42,10 @@ fn required(value: Option<String>, name: &str) -> Result<String> {
 
 /// `POST /api/v1/provision`: 200 `{agent_id, agent_cert, ca_cert}`; 400/401 per the seed. The
 /// body is read as JSON whatever its Content-Type, as the seed's server reads it.
+#[utoipa::path(post, path = "/api/v1/provision", tag = "provision-api", request_body(content = ProvisionBody, description = "JSON whatever the Content-Type"), responses(
+    (status = 200, description = "The agent's certificate and the CA's", body = openapi::Provisioned),
+    (status = 400, description = "Missing field or invalid CSR"), (status = 401, description = "Unknown, used, revoked or expired provision key"),
+))]
 pub async fn provision(State(state): State<AppState>, LenientJson(body): LenientJson<ProvisionBody>) -> Result<axum::Json<Value>> {
     let key = required(body.provision_key, "provision_key")?;
     let csr = required(body.csr, "csr")?;
@@ -47,7 +54,7 @@ pub async fn provision(State(state): State<AppState>, LenientJson(body): Lenient
 }
 
 /// `POST /api/v1/provision-keys` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
     pub agent_id: Option<String>,
@@ -55,6 +62,9 @@ pub struct CreateKeyBody {
 }
 
 /// `POST /api/v1/provision-keys` (scope `provision:admin`) → 201 with the key, shown once.
+#[utoipa::path(post, path = "/api/v1/provision-keys", tag = "provision-api", request_body = CreateKeyBody, security(("api_key" = [])), responses(
+    (status = 201, description = "The key, shown this once", body = openapi::CreatedProvisionKey), (status = 400, description = "Invalid agent_id or ttl_seconds"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks `provision:admin`"),
+))]
 pub async fn create_key(State(state): State<AppState>, caller: Caller, Json(body): Json<CreateKeyBody>) -> Result<(StatusCode, axum::Json<Value>)> {
     caller.require(Scope::ProvisionAdmin)?;
     let agent_id = AgentId::parse(&required(body.agent_id, "agent_id")?)?;
@@ -65,8 +75,10 @@ pub async fn create_key(State(state): State<AppState>, caller: Caller, Json(body
 }
 
 /// `GET /api/v1/provision-keys` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    #[param(pattern = "^[0-9]{1,3}$")]
     pub limit: Option<String>,
     pub cursor: Option<String>,
     pub agent_id: Option<String>,
@@ -86,6 +98,9 @@ impl ListParams {
 
 /// `GET /api/v1/provision-keys` (scope `provision:admin`): never the key itself; a used key
 /// names the certificate it produced (`certificate_id`).
+#[utoipa::path(get, path = "/api/v1/provision-keys", tag = "provision-api", params(ListParams), security(("api_key" = [])), responses(
+    (status = 200, description = "A page of keys, never the key itself", body = openapi::ProvisionKeyPage), (status = 400, description = "Invalid filter, limit or cursor"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks `provision:admin`"),
+))]
 pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(params): Query<ListParams>) -> Result<axum::Json<Value>> {
     caller.require(Scope::ProvisionAdmin)?;
     let limit = Limit::parse(params.limit.as_deref(), 50, 100)?;
@@ -98,6 +113,9 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(para
 }
 
 /// `DELETE /api/v1/provision-keys/{key_prefix}` (scope `provision:admin`): revokes an unused key.
+#[utoipa::path(delete, path = "/api/v1/provision-keys/{key_prefix}", tag = "provision-api", params(("key_prefix" = String, Path, description = "The key's prefix")), security(("api_key" = [])), responses(
+    (status = 204, description = "Revoked"), (status = 400, description = "Invalid prefix"), (status = 401, description = "No known key"), (status = 403, description = "The key lacks `provision:admin`"), (status = 404, description = "No such key"), (status = 409, description = "The key was already used or revoked"),
+))]
 pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> Result<StatusCode> {
     caller.require(Scope::ProvisionAdmin)?;
     service(&state).revoke_key(KeyPrefix::in_path(&raw)?.as_str()).await?;
@@ -117,7 +135,8 @@ pub fn router(state: AppState) -> Router {
     with_common_layers(routes().with_state(state), FORMAT, max)
 }
 
-/// What the Lambda function serves: the group's routes plus `/health`.
+/// What the Lambda function serves: the group's routes plus `/health` and `/openapi.json`.
 pub fn app(state: AppState) -> Router {
-    standalone(routes(), state, FORMAT)
+    let doc = trustplane_core::http::openapi::function_router("provision-api", openapi::document());
+    standalone(routes().merge(doc), state, FORMAT)
 }

@@ -3,18 +3,29 @@
 
 mod support;
 
+use rcgen::PublicKeyData;
 use serde_json::{json, Value};
-use support::{csr_pem, Backend};
+use support::profile::{assert_agent_profile, assert_ca_cert_order};
+use support::Backend;
 use trustplane_core::testkit::{embed_in_event_body, fixture_text, replay_in_process, replay_through_rie, rie::Rie, Answer};
 
 const FN: &str = "provision-api";
 
-async fn replay_all<F, Fut>(admin: &str, invoke: F)
+/// A CSR for `key` whose (ignored) common name is `fixture`.
+fn csr_pem(key: &rcgen::KeyPair) -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "fixture");
+    params.serialize_request(key).unwrap().pem().unwrap()
+}
+
+/// Replays every fixture through `invoke`; `days` is the deployment's AGENT_CERT_VALIDITY_DAYS.
+async fn replay_all<F, Fut>(admin: &str, days: u32, invoke: F)
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Answer>,
 {
-    let csr = embed_in_event_body(&csr_pem("fixture"));
+    let agent_key = rcgen::KeyPair::generate().unwrap();
+    let csr = embed_in_event_body(&csr_pem(&agent_key));
     let ev = |name: &str, subs: &[(&str, &str)]| {
         let mut all = vec![("ADMIN_KEY", admin), ("CSR_PEM", csr.as_str())];
         all.extend_from_slice(subs);
@@ -49,9 +60,12 @@ where
             assert!(got["error"].is_string(), "{name}: {got}");
         }
         if status == 200 && name == "provision" {
-            let subject = support::openssl_verify(got["ca_cert"].as_str().unwrap(), got["agent_cert"].as_str().unwrap());
+            let (ca, cert) = (got["ca_cert"].as_str().unwrap(), got["agent_cert"].as_str().unwrap());
+            let subject = support::openssl_verify(ca, cert);
             assert!(subject.contains("CN=agent-5") || subject.contains("CN = agent-5"), "{subject}");
             assert_eq!(got["agent_id"], "agent-5");
+            assert_ca_cert_order(ca, cert);
+            assert_agent_profile(cert, &agent_key.subject_public_key_info(), days);
         }
     }
     let (_, second) = invoke(ev("create-provision-key", &[])).await;
@@ -62,7 +76,7 @@ where
 #[tokio::test(flavor = "multi_thread")]
 async fn every_fixture_answers_as_the_seed_says_in_process_on_sqlite() {
     let b = Backend::sqlite().await;
-    replay_all(&b.admin.clone(), |event| {
+    replay_all(&b.admin.clone(), b.state.config.agent_cert_validity_days, |event| {
         let app = b.app.clone();
         async move { replay_in_process(&app, &event).await }
     })
@@ -73,9 +87,13 @@ async fn every_fixture_answers_as_the_seed_says_in_process_on_sqlite() {
 async fn every_fixture_answers_as_the_seed_says_through_the_lambda_emulator_on_moto() {
     let b = Backend::moto().await;
     let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_provision-api"), &trustplane_core::testkit::moto::lambda_env(&b.state.config)));
-    replay_all(&b.admin.clone(), |event| {
+    replay_all(&b.admin.clone(), b.state.config.agent_cert_validity_days, |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| replay_through_rie(&rie, &event)) }
     })
     .await;
+    let provisions: Vec<Value> = rie.metrics().into_iter().filter(|doc| doc["Provisions"] == 1.0).collect();
+    let outcomes: Vec<&str> = provisions.iter().map(|doc| doc["Outcome"].as_str().unwrap_or_default()).collect();
+    assert_eq!(outcomes, ["invalid_key", "invalid_csr", "provisioned", "key_used"], "one Provisions document per attempt the service saw");
+    assert_eq!(provisions[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Stack"], ["Stack", "Outcome"]]));
 }

@@ -5,6 +5,8 @@ mod support;
 
 use http::StatusCode;
 use serde_json::json;
+use rcgen::PublicKeyData;
+use support::profile::{assert_agent_profile, assert_ca_cert_order};
 use support::{csr_pem, mint, openssl_verify, post, Backend};
 use trustplane_core::on_both_backends;
 
@@ -30,10 +32,10 @@ async fn valid_key_and_csr_return_200_with_a_certificate_that_verifies_against_c
     let body = reply.json();
     assert_eq!(body["agent_id"], "agent-5");
     let (cert, ca) = (body["agent_cert"].as_str().unwrap(), body["ca_cert"].as_str().unwrap());
-    assert!(ca.matches("BEGIN CERTIFICATE").count() >= 2, "ca_cert carries the issuing CA and its chain to the root");
     let subject = openssl_verify(ca, cert);
     assert!(subject.contains("CN=agent-5") || subject.contains("CN = agent-5"), "{subject}");
-    assert_agent_profile(cert, &agent_key, b.state.config.agent_cert_validity_days);
+    assert_ca_cert_order(ca, cert);
+    assert_agent_profile(cert, &agent_key.subject_public_key_info(), b.state.config.agent_cert_validity_days);
     let inventory = b.pki().certificates_by_common_name("agent-5").await.unwrap();
     assert_eq!(inventory.len(), 1, "the certificate is in the one inventory");
     assert_eq!(inventory[0].certificate_pem.trim(), cert.trim());
@@ -43,22 +45,6 @@ fn csr_for(key: &rcgen::KeyPair, cn: &str) -> String {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params.distinguished_name.push(rcgen::DnType::CommonName, cn);
     params.serialize_request(key).unwrap().pem().unwrap()
-}
-
-/// The certificate binds the CSR's key, is a TLS client certificate only, not a CA, and lasts
-/// exactly the configured validity.
-fn assert_agent_profile(cert_pem: &str, agent_key: &rcgen::KeyPair, days: u32) {
-    use rcgen::PublicKeyData;
-    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).unwrap();
-    let cert = pem.parse_x509().unwrap();
-    assert_eq!(cert.public_key().raw, agent_key.subject_public_key_info().as_slice(), "the certificate carries the CSR's key");
-    let eku = cert.extended_key_usage().unwrap().expect("EKU present").value;
-    assert!(eku.client_auth && !eku.server_auth && !eku.any && !eku.code_signing, "client authentication only: {eku:?}");
-    assert!(!cert.is_ca());
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (not_before, not_after) = (cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp());
-    assert!(not_before <= now && now - not_before <= 300, "notBefore is now, backdated at most 5 minutes for clock skew");
-    assert!((not_after - now - i64::from(days) * 86_400).abs() <= 60, "notAfter is AGENT_CERT_VALIDITY_DAYS from now");
 }
 
 async fn unknown_key_returns_401_invalid_provision_key(b: Backend) {
@@ -177,7 +163,6 @@ impl trustplane_core::ports::KeyCustody for FailingCustody {
         self.0.create_key(owner, algorithm).await
     }
     async fn signer(&self, key: &trustplane_core::ports::KeyHandle) -> trustplane_core::Result<trustplane_core::custody::CaSigner> {
-        use rcgen::PublicKeyData;
         let real = self.0.signer(key).await?;
         trustplane_core::custody::CaSigner::new(key.algorithm, &real.subject_public_key_info(), std::sync::Arc::new(FailingSign))
     }

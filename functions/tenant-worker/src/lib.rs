@@ -1,5 +1,6 @@
 //! The tenant worker (seed 003). Triggered by the tenant queue (bodies are
-//! [`Job::ProvisionTenant`] / [`Job::NotifyTenant`]; failed message ids are reported for
+//! [`Job::ProvisionTenant`]: provisioning, or the database drop of a deprovisioned tenant /
+//! [`Job::NotifyTenant`]; failed message ids are reported for
 //! `ReportBatchItemFailures`, so only they are redelivered, and after `maxReceiveCount` they
 //! go to the DLQ) and by an EventBridge schedule (the sweep of stuck tenants).
 //! `trustplane serve` drains its in-process queue through the same [`TenantWorker`].

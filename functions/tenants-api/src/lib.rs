@@ -3,6 +3,7 @@
 
 mod admin;
 mod client_ip;
+pub mod openapi;
 mod public;
 mod views;
 
@@ -10,7 +11,7 @@ pub use client_ip::ClientIp;
 
 use axum::routing::{get, post};
 use axum::Router;
-use trustplane_core::http::{health, with_common_layers, AppState, ErrorFormat};
+use trustplane_core::http::{fallback, health, with_common_layers, AppState, ErrorFormat};
 use trustplane_core::services::tenants::Tenants;
 
 fn service(state: &AppState) -> Tenants {
@@ -39,11 +40,14 @@ pub fn router(state: AppState) -> Router {
     public.merge(admin)
 }
 
-/// What the Lambda function serves: the group's routes, `/health`, and a problem 404.
+/// What the Lambda function serves: the group's routes, `/health`, `/openapi.json`, and for
+/// any other path the 404 `serve` gives it ([`fallback`]): the seed's problem under
+/// `/provision/tenants`, RFC 9457 problem+json elsewhere.
 pub fn app(state: AppState) -> Router {
     let max = state.config.max_body_bytes;
     let rest = health::router()
-        .fallback(|| async { trustplane_core::Error::NotFound("route".into()) })
+        .merge(trustplane_core::http::openapi::function_router("tenants-api", openapi::document()))
+        .fallback(fallback)
         .with_state(state.clone());
     router(state).merge(with_common_layers(rest, ErrorFormat::TenantProblem, max))
 }

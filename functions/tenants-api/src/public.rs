@@ -13,7 +13,7 @@ use trustplane_core::services::tenants::{parse_id, InitRequest};
 use trustplane_core::{Error, Result};
 
 /// `POST /provision/tenants/init` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InitBody {
     pub name: Option<String>,
     pub slug: Option<String>,
@@ -52,6 +52,11 @@ fn parse_body(bytes: &[u8]) -> Result<InitBody> {
 }
 
 /// `POST /provision/tenants/init` → 200 with the provisioning id and the confirm token.
+#[utoipa::path(post, path = "/provision/tenants/init", tag = "tenants", request_body(content = InitBody, description = "JSON whatever the Content-Type"), responses(
+    (status = 200, description = "The provisioning id and the confirmation token (15 minutes)", body = crate::openapi::Initialized),
+    (status = 400, description = "Validation errors (`errors`), or Invalid Plan"), (status = 409, description = "Slug Already Exists"),
+    (status = 429, description = "Too many unconfirmed tenants from this address"),
+))]
 pub async fn init(State(state): State<AppState>, ClientIp(ip): ClientIp, body: bytes::Bytes) -> Result<axum::Json<Value>> {
     let request = validate(parse_body(&body)?, ip)?;
     let done = service(&state).init(request).await?;
@@ -75,6 +80,11 @@ fn bearer(headers: &http::HeaderMap) -> Result<String> {
 }
 
 /// `POST /provision/tenants/confirm` with `Authorization: Bearer <token>` → 200 `QUEUED`.
+#[utoipa::path(post, path = "/provision/tenants/confirm", tag = "tenants", params(("Authorization" = String, Header, description = "`Bearer <confirmToken>`")), responses(
+    (status = 200, description = "Confirmed and queued", body = crate::openapi::Confirmed),
+    (status = 401, description = "Missing Authorization, or Invalid Token: a bad signature, an expired or already used token, or one naming no pending provisioning"),
+    (status = 409, description = "The provisioning is no longer PENDING_VALIDATION"),
+))]
 pub async fn confirm(State(state): State<AppState>, headers: http::HeaderMap) -> Result<axum::Json<Value>> {
     let token = bearer(&headers)?;
     let id = service(&state).confirm(&token).await?;
@@ -87,6 +97,9 @@ pub async fn confirm(State(state): State<AppState>, headers: http::HeaderMap) ->
 }
 
 /// `GET /provision/tenants/{provisioningId}/status` → 200 with the steps, 400, or 404.
+#[utoipa::path(get, path = "/provision/tenants/{provisioning_id}/status", tag = "tenants", params(("provisioning_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The provisioning id (a UUID)")), responses(
+    (status = 200, description = "The status and its steps", body = crate::openapi::TenantStatus), (status = 400, description = "Not a provisioning id"), (status = 404, description = "No such provisioning"),
+))]
 pub async fn status(State(state): State<AppState>, Path(raw): Path<String>) -> Result<axum::Json<Value>> {
     let id = parse_id(&raw)?;
     let record = service(&state).status(&id).await?;

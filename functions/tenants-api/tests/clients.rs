@@ -1,11 +1,14 @@
 //! What other software sees: an independent JWT library (PyJWT) verifies the confirm token,
 //! per-IP rate limits answer 429 with `Retry-After`, and a webhook receiver gets signed
-//! notifications that it checks with openssl, retried until it accepts them.
+//! `tenant.active` and `tenant.failed` notifications that it checks with openssl, retried until
+//! it accepts them.
 
 mod support;
 
 use std::sync::{Arc, Mutex};
+use support::faults::{Fault, Faulty};
 use support::*;
+use trustplane_core::services::tenants::StepName;
 use trustplane_core::on_both_backends;
 
 on_both_backends!(
@@ -132,27 +135,58 @@ fn openssl_hmac(secret: &str, message: &[u8]) -> String {
 
 const SECRET: &str = "a-webhook-secret-of-some-length";
 
+/// The notification in `body`, once its signature (over `<timestamp>.<body>`) checks out with openssl.
+fn signed_note(headers: &http::HeaderMap, body: &[u8]) -> serde_json::Value {
+    let ts = headers["x-trustplane-timestamp"].to_str().unwrap();
+    let mut signed = format!("{ts}.").into_bytes();
+    signed.extend_from_slice(body);
+    assert_eq!(headers["x-trustplane-signature"].to_str().unwrap(), format!("sha256={}", openssl_hmac(SECRET, &signed)));
+    serde_json::from_slice(body).unwrap()
+}
+
+fn hooked(url: String) -> impl FnOnce(&mut trustplane_core::config::Config) {
+    move |c| {
+        c.tenants.webhook_url = Some(url);
+        c.tenants.webhook_secret = Some(SECRET.into());
+    }
+}
+
 async fn webhooks_are_signed_and_retried_until_the_receiver_accepts(_: Backend) {
     for moto in [false, true] {
         let (receiver, url) = start_receiver(2).await;
-        let hook = move |c: &mut trustplane_core::config::Config| {
-            c.tenants.webhook_url = Some(url);
-            c.tenants.webhook_secret = Some(SECRET.into());
-        };
-        let b = if moto { Backend::moto_with(hook).await } else { Backend::sqlite_with(hook).await };
+        let b = if moto { Backend::moto_with(hooked(url)).await } else { Backend::sqlite_with(hooked(url)).await };
         let s = slug("hook");
         let (id, _) = confirmed(&b, &s, "Basic").await;
         b.pump().await;
         let seen = receiver.seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 3, "two refusals, then acceptance");
         for (headers, body) in &seen {
-            let ts = headers["x-trustplane-timestamp"].to_str().unwrap();
-            let mut signed = format!("{ts}.").into_bytes();
-            signed.extend_from_slice(body);
-            assert_eq!(headers["x-trustplane-signature"].to_str().unwrap(), format!("sha256={}", openssl_hmac(SECRET, &signed)));
-            let note: serde_json::Value = serde_json::from_slice(body).unwrap();
+            let note = signed_note(headers, body);
             assert_eq!((note["event"].as_str(), note["provisioningId"].as_str(), note["tenantSlug"].as_str()), (Some("tenant.active"), Some(id.as_str()), Some(s.as_str())));
             assert_eq!(note["eventId"], format!("{id}:Active:1"), "the same event id on every retry");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_that_fails_is_announced_once_by_a_signed_tenant_failed_webhook_on_both_backends() {
+    for moto in [false, true] {
+        let (receiver, url) = start_receiver(0).await;
+        let b = if moto { Backend::moto_with(hooked(url)).await } else { Backend::sqlite_with(hooked(url)).await };
+        let s = slug("sad");
+        let (id, _) = confirmed(&b, &s, "Basic").await;
+        let broken = Faulty::new(b.state.ports.tenant_dbs.clone(), StepName::SeedData, Fault::Permanent);
+        b.pump_with(&tenant_worker::TenantWorker::new(b.tenants().with_databases(broken))).await;
+        assert_eq!(status_json(&b, &id).await["status"], "Failed");
+        let seen = receiver.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "moto: {moto}: accepted at the first delivery");
+        let note = signed_note(&seen[0].0, &seen[0].1);
+        let stamp = note["timestamp"].as_str().unwrap_or_default();
+        assert!(stamp.len() == 20 && stamp.ends_with('Z'), "{note}");
+        let want = serde_json::json!({
+            "event": "tenant.failed", "eventId": format!("{id}:Failed:1"), "provisioningId": id, "status": "Failed",
+            "tenantSlug": s, "dbName": null, "timestamp": stamp,
+        });
+        assert_eq!(note, want, "moto: {moto}");
     }
 }

@@ -3,7 +3,13 @@
 mod support;
 
 use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use support::faults::{Fault, Faulty};
+use support::seed::{force_status, seed_status, INIT_LOG};
 use support::*;
+use trustplane_core::jobs::JobHandler;
+use trustplane_core::services::tenants::{StepName, TenantStatus};
 use trustplane_core::on_both_backends;
 
 on_both_backends!(
@@ -15,7 +21,9 @@ on_both_backends!(
     confirm_queues_once_and_a_reused_token_is_401_invalid_token,
     confirm_without_a_bearer_token_is_401_missing_authorization,
     confirm_with_a_forged_or_tampered_token_is_401_invalid_token,
+    confirm_of_a_tenant_no_longer_pending_validation_is_409_and_leaves_the_token_unused,
     status_shows_pending_then_active_with_the_seeds_steps,
+    status_while_a_step_runs_is_the_seeds_in_progress_body_whole,
     status_of_an_unknown_id_is_404_and_of_a_non_uuid_400,
     operators_list_get_and_need_tenant_scopes,
 );
@@ -138,6 +146,40 @@ async fn confirm_with_a_forged_or_tampered_token_is_401_invalid_token(b: Backend
         assert_eq!((reply.status.as_u16(), reply.json()), (401, want.clone()), "{bad}");
     }
     assert_eq!(confirm(&b, &token).await.status, 200, "the genuine token still works after the forgeries");
+}
+
+async fn confirm_of_a_tenant_no_longer_pending_validation_is_409_and_leaves_the_token_unused(b: Backend) {
+    let reply = init(&b, "Acme Corporation", &slug("moved"), "Premium").await;
+    let (id, token) = (reply.json()["provisioningId"].as_str().unwrap().to_owned(), reply.json()["confirmToken"].as_str().unwrap().to_owned());
+    force_status(&b, &id, TenantStatus::Provisioning).await;
+    let want = json!({
+        "type": "https://tools.ietf.org/html/rfc7231#section-6.5.8",
+        "title": "Invalid Tenant State",
+        "status": 409,
+        "detail": "Tenant is Provisioning; only a PENDING_VALIDATION tenant can be confirmed",
+    });
+    let reply = confirm(&b, &token).await;
+    assert_eq!((reply.status.as_u16(), reply.header("content-type"), reply.json()), (409, Some("application/problem+json"), want));
+    force_status(&b, &id, TenantStatus::PendingValidation).await;
+    assert_eq!(confirm(&b, &token).await.status, 200, "the refused confirm did not use the token up");
+    assert_eq!(b.pump().await, 2, "one provisioning job (and its notification): the 409 queued nothing");
+}
+
+async fn status_while_a_step_runs_is_the_seeds_in_progress_body_whole(b: Backend) {
+    let s = slug("busy");
+    let (id, _) = confirmed(&b, &s, "Premium").await;
+    let started = Arc::new(tokio::sync::Notify::new());
+    let hang = Faulty::new(b.state.ports.tenant_dbs.clone(), StepName::CreateDatabase, Fault::Hang(started.clone()));
+    let worker = tenant_worker::TenantWorker::new(b.tenants().with_databases(hang));
+    let body = job(&id);
+    let running = tokio::spawn(async move { worker.handle_delivery(&body, 1).await });
+    tokio::time::timeout(Duration::from_secs(60), started.notified()).await.expect("CreateDatabase started");
+    let got = status_json(&b, &id).await;
+    running.abort();
+    let steps = [("Init", "Success", Some(INIT_LOG), None), ("CreateDatabase", "InProgress", None, None)];
+    assert_eq!(got, seed_status(&got, "Provisioning", None, &steps));
+    let db = trustplane_core::domain::DbName::parse(&format!("ecom_tenant_{}", s.replace('-', "_"))).unwrap();
+    b.state.ports.tenant_dbs.drop_database(&db).await.unwrap();
 }
 
 async fn status_shows_pending_then_active_with_the_seeds_steps(b: Backend) {

@@ -1,5 +1,6 @@
-//! The worker: rollback at each step, transient retries, dead-lettering, duplicates, a killed
-//! worker's lease, operator retry and deprovisioning, expiry and the sweep, on both backends.
+//! The worker: rollback at each step, transient retries, dead-lettering (by SQS itself on
+//! moto), duplicates, a killed worker's lease, operator retry and deprovisioning, expiry and
+//! the sweep, on both backends.
 
 mod support;
 
@@ -10,7 +11,7 @@ use support::faults::{Fault, Faulty};
 use support::*;
 use tenant_worker::TenantWorker;
 use trustplane_core::domain::{DbName, Plan};
-use trustplane_core::jobs::{Job, JobHandler};
+use trustplane_core::jobs::JobHandler;
 use trustplane_core::on_both_backends;
 use trustplane_core::ports::{Condition, Query};
 use trustplane_core::services::tenants::StepName;
@@ -35,10 +36,6 @@ fn db_of(slug: &str) -> DbName {
 
 fn faulty(b: &Backend, step: StepName, fault: Fault) -> TenantWorker {
     TenantWorker::new(b.tenants().with_databases(Faulty::new(b.state.ports.tenant_dbs.clone(), step, fault)))
-}
-
-fn job(id: &str) -> String {
-    serde_json::to_string(&Job::ProvisionTenant { tenant_id: id.to_owned() }).unwrap()
 }
 
 fn step_states(status: &Value) -> Vec<(String, String)> {
@@ -94,6 +91,35 @@ async fn a_transient_failure_on_the_last_delivery_fails_the_tenant_and_dead_lett
     assert_eq!(status_json(&b, &id).await["status"], "Failed");
     let dead = b.state.ports.store.query(Query::partition(trustplane_core::adapters::local::DEAD_LETTER_PARTITION)).await.unwrap();
     assert_eq!(dead.items.len(), 1, "the embedded queue dead-letters after TENANT_MAX_RECEIVES deliveries");
+}
+
+/// The tenant queue's dead-letter queue, as bootstrap (and `template.yaml`) names it.
+async fn dead_letter_url(client: &aws_sdk_sqs::Client, queue_url: &str) -> String {
+    let name = format!("{}-dlq", queue_url.rsplit('/').next().unwrap());
+    client.get_queue_url().queue_name(name).send().await.unwrap().queue_url.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqs_dead_letters_a_job_still_failing_at_max_receive_count_and_the_tenant_ends_failed() {
+    let b = Backend::moto().await;
+    let Pump::Sqs { client, url } = &b.pump else { unreachable!("moto pumps SQS") };
+    let s = slug("dlq");
+    let (id, _) = confirmed(&b, &s, "Basic").await;
+    let down = Faulty::new(b.state.ports.tenant_dbs.clone(), StepName::ApplyMigrations, Fault::Transient(u32::MAX));
+    b.pump_with(&TenantWorker::new(b.tenants().with_databases(down.clone()))).await;
+    let receives = trustplane_core::adapters::aws::bootstrap::MAX_RECEIVE_COUNT;
+    assert_eq!(down.calls.load(std::sync::atomic::Ordering::SeqCst), receives, "one attempt per SQS delivery, up to the queue's maxReceiveCount");
+    let status = status_json(&b, &id).await;
+    let states: Vec<(&str, &str)> = status["steps"].as_array().unwrap().iter().map(|s| (s["step"].as_str().unwrap(), s["status"].as_str().unwrap())).collect();
+    assert_eq!((status["status"].as_str(), states), (Some("Failed"), vec![("Init", "Success"), ("CreateDatabase", "Success"), ("ApplyMigrations", "Failed")]));
+    assert_eq!(status["steps"][2]["errorMessage"], "Failed to connect to database server");
+    assert_eq!(b.state.ports.tenant_dbs.inspect(&db_of(&s)).await.unwrap(), None, "rolled back");
+    let dlq = dead_letter_url(client, url).await;
+    let out = client.receive_message().queue_url(&dlq).max_number_of_messages(10).wait_time_seconds(2).send().await.unwrap();
+    let bodies: Vec<&str> = out.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, [job(&id).as_str()], "SQS moved the job to the tenant DLQ after its last receive");
+    let left = client.receive_message().queue_url(url).wait_time_seconds(1).send().await.unwrap();
+    assert!(left.messages().is_empty(), "nothing is left on the tenant queue");
 }
 
 async fn a_duplicate_message_leaves_the_same_state(b: Backend) {
@@ -157,7 +183,8 @@ async fn deprovision_drops_the_database_frees_the_slug_and_is_audited(b: Backend
     b.pump().await;
     assert!(b.state.ports.tenant_dbs.inspect(&db_of(&s)).await.unwrap().is_some());
     assert_eq!(admin(&b, "DELETE", &format!("/api/v1/tenants/{id}")).await.status, 204);
-    assert_eq!(b.state.ports.tenant_dbs.inspect(&db_of(&s)).await.unwrap(), None);
+    b.pump().await;
+    assert_eq!(b.state.ports.tenant_dbs.inspect(&db_of(&s)).await.unwrap(), None, "the worker drops the database");
     assert_eq!(status(&b, &id).await.status, 404);
     assert_eq!(init(&b, "Acme Again", &s, "Basic").await.status, 200, "the slug is free again");
     let day = time::OffsetDateTime::now_utc().date();

@@ -22,8 +22,11 @@ pub struct AdapterPorts {
     /// The device worker's queue (seed 002 device provisioning).
     pub device_queue: Arc<dyn Queue>,
     pub blobs: Arc<dyn Blobs>,
-    /// The confirm-token HMAC key.
+    /// The deployment's HMAC key: list-cursor sealing, device secrets, device-event tickets.
     pub mac: Arc<dyn MacKey>,
+    /// The confirm-token HMAC key, used by the tenants API alone (kept apart from [`Self::mac`],
+    /// so no other function can mint a confirm token).
+    pub token_key: Arc<dyn MacKey>,
     /// The per-tenant databases.
     pub tenant_dbs: Arc<dyn TenantDatabases>,
 }

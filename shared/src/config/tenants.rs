@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 pub struct TenantConfig {
     /// `TENANT_QUEUE_URL`: the SQS queue the tenant worker consumes (AWS backend).
     pub queue_url: String,
-    /// `TENANT_TOKEN_KEY_ID`: the KMS `HMAC_256` key (id, ARN or alias) that MACs confirm tokens.
+    /// `TENANT_TOKEN_KEY_ID`: the KMS `HMAC_256` key (id, ARN or alias) that MACs confirm tokens;
+    /// set for the tenants API alone (nothing else MACs with it).
     pub token_key_id: String,
     /// `TENANT_TOKEN_ISSUER`: the tokens' `iss` (default `ecommerce-api`, as the seed's service).
     pub token_issuer: String,

@@ -6,6 +6,7 @@ pub mod client_cert;
 pub mod correlation;
 pub mod health;
 pub mod json;
+pub mod openapi;
 pub mod render;
 pub mod state;
 

@@ -5,7 +5,7 @@
 //! no bare text error reaches a client.
 
 use super::correlation::CorrelationId;
-use crate::error::{truncate, Error};
+use crate::error::{truncate, Error, MAX_ECHO_CHARS};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -122,7 +122,7 @@ async fn bare_failure(response: Response) -> Failure {
     let message = match status {
         StatusCode::NOT_FOUND => "no such route".to_owned(),
         StatusCode::METHOD_NOT_ALLOWED => "method not allowed".to_owned(),
-        s if s.is_client_error() && !text.is_empty() => text.clone(),
+        s if s.is_client_error() && !text.is_empty() => rejection_message(&text),
         s => s.canonical_reason().unwrap_or("error").to_ascii_lowercase(),
     };
     if status.is_server_error() {
@@ -130,6 +130,15 @@ async fn bare_failure(response: Response) -> Failure {
         return Failure::plain(status, "internal server error".to_owned(), true);
     }
     Failure::plain(status, message, false)
+}
+
+/// axum's wording of a rejection as a body carries it: a query string's says so and what serde
+/// found, cut to [`MAX_ECHO_CHARS`] as it may quote the input (`unknown variant "…"`).
+fn rejection_message(text: &str) -> String {
+    match text.strip_prefix("Failed to deserialize query string: ") {
+        Some(found) => format!("query string: {}", truncate(found, MAX_ECHO_CHARS)),
+        None => text.to_owned(),
+    }
 }
 
 fn certname_of(path: &str) -> Option<String> {

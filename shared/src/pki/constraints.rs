@@ -19,7 +19,7 @@ use std::str::FromStr;
 const MAX_ENTRIES: usize = 100;
 
 /// An authority's name constraints (`policy.nameConstraints`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NameConstraints {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

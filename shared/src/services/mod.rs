@@ -1,5 +1,6 @@
 //! Domain logic over the ports; no HTTP and no SDK types here.
 
+pub mod acme;
 pub mod api_keys;
 pub mod pki;
 pub mod default_issuer;

@@ -79,6 +79,7 @@ where
 pub mod faults;
 pub mod logs;
 pub mod moto;
+pub mod parity;
 pub mod rie;
 
 /// `s` escaped to sit inside a JSON string that is itself the `body` string of an event.
@@ -122,17 +123,18 @@ pub fn keyed_event(method: &str, path: &str, key: &str, content_type: Option<&st
     api_gateway_event(method, path, headers, body)
 }
 
-/// A fixture's answer: status and JSON body (`Null` when the body is empty or not JSON).
+/// A fixture's answer: status and JSON body. The body is `Null` only when it is empty and the
+/// status is 204 No Content or 304 Not Modified; any other body that is not JSON panics (replay
+/// those with [`replay_raw_in_process`] / [`replay_raw_through_rie`] and read their bytes).
 pub type Answer = (u16, serde_json::Value);
 
-/// Replays `event` (API Gateway v2 JSON text) through `app` in-process.
+/// Replays `event` (API Gateway v2 JSON text) through `app` in-process; see [`Answer`].
 pub async fn replay_in_process(app: &Router, event: &str) -> Answer {
-    let request = lambda_http::request::from_str(event).expect("fixture is an API Gateway event");
-    let reply = call(app, request).await;
-    (reply.status.as_u16(), serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null))
+    let raw = replay_raw_in_process(app, event).await;
+    (raw.status, raw.json())
 }
 
-/// Replays `event` through a Lambda bootstrap under the emulator.
+/// Replays `event` through a Lambda bootstrap under the emulator; see [`Answer`].
 pub fn replay_through_rie(rie: &rie::Rie, event: &str) -> Answer {
     let raw = replay_raw_through_rie(rie, event);
     (raw.status, raw.json())
@@ -147,9 +149,14 @@ pub struct RawAnswer {
 }
 
 impl RawAnswer {
-    /// The body as JSON, `Null` when it is not JSON.
+    /// The body as JSON; `Null` only for the empty body of a 204 or 304. Panics, showing the
+    /// answer, on any other body that is not JSON, an empty one included: a test cannot pass
+    /// on a body that went missing.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+        if self.body.is_empty() && matches!(self.status, 204 | 304) {
+            return serde_json::Value::Null;
+        }
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("{} answered a body that is not JSON ({:?}): {:?}", self.status, self.content_type, String::from_utf8_lossy(&self.body)))
     }
 
     /// The body as text (panics on non-UTF-8).
@@ -170,7 +177,7 @@ pub async fn replay_raw_in_process(app: &Router, event: &str) -> RawAnswer {
 pub fn replay_raw_through_rie(rie: &rie::Rie, event: &str) -> RawAnswer {
     use base64::Engine;
     let reply = rie.invoke(event);
-    let status = reply["statusCode"].as_u64().unwrap_or(0) as u16;
+    let status = reply["statusCode"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or_else(|| panic!("the function answered no HTTP response: {reply}"));
     let text = reply["body"].as_str().unwrap_or_default();
     let body = if reply["isBase64Encoded"] == true {
         base64::engine::general_purpose::STANDARD.decode(text).expect("isBase64Encoded bodies are base64")

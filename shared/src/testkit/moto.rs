@@ -45,6 +45,7 @@ pub fn lambda_env(config: &Config) -> Vec<(String, String)> {
         ("TENANT_QUEUE_URL", &config.tenants.queue_url),
         ("DEVICE_QUEUE_URL", &config.device_queue_url),
         ("TENANT_TOKEN_KEY_ID", &config.tenants.token_key_id),
+        ("DEPLOYMENT_MAC_KEY_ID", &config.mac_key_id),
         ("KMS_ALIAS_PREFIX", &config.kms_alias_prefix),
         ("STACK_NAME", &config.stack_name),
         ("S3_FORCE_PATH_STYLE", "true"),

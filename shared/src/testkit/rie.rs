@@ -1,6 +1,7 @@
 //! A built Lambda bootstrap under the Lambda Runtime Interface Emulator, the program
 //! `sam local invoke` runs inside its container (here natively; the harness sets its path).
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,11 +16,13 @@ pub struct Rie {
 }
 
 impl Rie {
-    /// Starts `bootstrap` under the emulator with `env`; panics (never skips) without the RIE.
-    /// Ports another test takes between choosing them and the emulator binding them are chosen
-    /// again (the emulator then exits, and an answer on the port would be another's).
+    /// Starts the built `bootstrap` (a function's binary, as cargo built it for the tests)
+    /// under the emulator with `env`; panics (never skips) without the RIE. Ports another test
+    /// takes between choosing them and the emulator binding them are chosen again (the emulator
+    /// then exits, and an answer on the port would be another's).
     pub fn start(bootstrap: &str, env: &[(String, String)]) -> Rie {
         let rie = std::env::var(RIE_VAR).unwrap_or_else(|_| panic!("{RIE_VAR} is not set: run the tests through infra/test.sh"));
+        let bootstrap = Path::new(bootstrap);
         for _ in 0..10 {
             if let Some(started) = Self::try_start(&rie, bootstrap, env) {
                 return started;
@@ -28,13 +31,14 @@ impl Rie {
         panic!("aws-lambda-rie found no free loopback ports in 10 tries");
     }
 
-    fn try_start(rie: &str, bootstrap: &str, env: &[(String, String)]) -> Option<Rie> {
+    fn try_start(rie: &str, bootstrap: &Path, env: &[(String, String)]) -> Option<Rie> {
         let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (port, runtime_port) = (free(), free());
         let output = tempfile::NamedTempFile::new().expect("a file for the emulator's output");
         let child = Command::new(rie)
             .args(["--runtime-interface-emulator-address", &format!("127.0.0.1:{port}")])
-            .args(["--runtime-api-address", &format!("127.0.0.1:{runtime_port}"), bootstrap])
+            .args(["--runtime-api-address", &format!("127.0.0.1:{runtime_port}")])
+            .arg(bootstrap)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("AWS_LAMBDA_FUNCTION_NAME", "function")
             .env("LOG_FORMAT", "json")
@@ -61,6 +65,11 @@ impl Rie {
     /// CloudWatch log stream, EMF documents included.
     pub fn output(&self) -> String {
         std::fs::read_to_string(self.output.path()).unwrap_or_default()
+    }
+
+    /// The EMF documents the function printed so far.
+    pub fn metrics(&self) -> Vec<serde_json::Value> {
+        crate::metrics::documents_in(&self.output())
     }
 
     /// Invokes the function with `event` (JSON text) and returns its JSON result.

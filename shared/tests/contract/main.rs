@@ -8,6 +8,7 @@ mod cursors;
 mod custody;
 mod queue;
 mod store;
+mod tenant_databases_sqlite;
 mod tenants;
 
 /// One test per backend for each `check => sqlite_name, moto_name;` line; `check` is an

@@ -1,4 +1,5 @@
-//! `MacKey` and `TenantDatabases` (seed 003): confirm-token MACs refuse any tampering, and a
+//! `MacKey` and `TenantDatabases` (seed 003): MACs refuse any tampering, the confirm-token key
+//! is a key of its own (apart from the deployment's MAC key, which seals cursors), and a
 //! tenant database is a real, separate SQLite file or DynamoDB table that is created,
 //! migrated, seeded and dropped idempotently. The `moto_*` tests here look at the DynamoDB
 //! table, KMS key and SQS queue themselves.
@@ -207,8 +208,8 @@ async fn moto_bootstrap_creates_a_working_hmac_key_and_a_tenant_queue() {
     assert_eq!(key.key_id(), tenants.token_key_id);
     assert_eq!(key.key_spec(), Some(&KeySpec::Hmac256));
     assert_eq!(key.key_usage(), Some(&KeyUsageType::GenerateVerifyMac));
-    let tag = b.ports.mac.mac(MESSAGE).await.expect("mac through the bootstrapped key");
-    assert!(b.ports.mac.verify(MESSAGE, &tag).await.expect("verify"));
+    let tag = b.ports.token_key.mac(MESSAGE).await.expect("mac through the bootstrapped key");
+    assert!(b.ports.token_key.verify(MESSAGE, &tag).await.expect("verify"));
 
     let mut again = b.config.clone();
     again.tenants.token_key_id.clear();
@@ -223,4 +224,72 @@ async fn moto_bootstrap_creates_a_working_hmac_key_and_a_tenant_queue() {
     let received = received.expect("ReceiveMessage");
     let bodies: Vec<_> = received.messages().iter().filter_map(|m| m.body()).collect();
     assert_eq!(bodies, [body.as_str()]);
+}
+
+/// A tag `from` made does not verify under `other`, and the reverse.
+async fn keys_are_apart(from: &dyn trustplane_core::ports::MacKey, other: &dyn trustplane_core::ports::MacKey) {
+    let tag = from.mac(MESSAGE).await.expect("mac");
+    assert!(from.verify(MESSAGE, &tag).await.expect("verify"));
+    assert!(!other.verify(MESSAGE, &tag).await.expect("verify under the other key"));
+    let other_tag = other.mac(MESSAGE).await.expect("mac under the other key");
+    assert_ne!(other_tag, tag);
+    assert!(!from.verify(MESSAGE, &other_tag).await.expect("verify"));
+}
+
+/// Five items in one partition, paged two at a time: every cursor seals and opens.
+async fn pages_with_cursors(store: &dyn trustplane_core::ports::Store) -> usize {
+    use trustplane_core::ports::{Condition, Item, Query};
+    let pk = format!("LIST#{}", uuid::Uuid::new_v4().simple());
+    for n in 0..5 {
+        store.put(Item::new(pk.clone(), format!("{n:03}"), serde_json::json!({ "n": n })), Condition::Absent).await.expect("put");
+    }
+    let (mut query, mut seen) = (Query { limit: 2, ..Query::partition(pk) }, 0);
+    loop {
+        let page = store.query(query.clone()).await.expect("query with a sealed cursor");
+        seen += page.items.len();
+        match page.cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return seen,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_the_confirm_token_key_file_is_apart_from_the_deployment_mac_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let b = Backend::sqlite().await;
+    keys_are_apart(b.ports.mac.as_ref(), b.ports.token_key.as_ref()).await;
+    let (deployment, token) = (b.config.data_dir.join("deployment-mac.key"), b.config.data_dir.join("tenant-token.key"));
+    for path in [&deployment, &token] {
+        assert_eq!(std::fs::metadata(path).expect("key file").permissions().mode() & 0o777, 0o600, "{}", path.display());
+    }
+    assert_ne!(std::fs::read(&deployment).unwrap(), std::fs::read(&token).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moto_bootstrap_creates_a_deployment_mac_key_apart_from_the_token_key() {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    use trustplane_core::adapters::aws::bootstrap;
+    let b = Backend::moto().await;
+    let sdk = b.sdk.as_ref().expect("moto SDK configuration");
+    let (mac_key_id, token_key_id) = (&b.config.mac_key_id, &b.config.tenants.token_key_id);
+    assert!(!mac_key_id.is_empty() && mac_key_id != token_key_id, "two keys: {mac_key_id} / {token_key_id}");
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let described = kms.describe_key().key_id(bootstrap::mac_key_alias(&b.config)).send().await.expect("DescribeKey by alias");
+    let key = described.key_metadata().expect("key metadata");
+    assert_eq!((key.key_id(), key.key_spec(), key.key_usage()), (mac_key_id.as_str(), Some(&KeySpec::Hmac256), Some(&KeyUsageType::GenerateVerifyMac)));
+    keys_are_apart(b.ports.mac.as_ref(), b.ports.token_key.as_ref()).await;
+
+    let mut again = b.config.clone();
+    again.mac_key_id.clear();
+    again.tenants.token_key_id.clear();
+    let again = bootstrap::create_resources_with(sdk, &again).await.expect("rerun");
+    assert_eq!((&again.mac_key_id, &again.tenants.token_key_id), (mac_key_id, token_key_id), "a rerun reuses both aliased keys");
+
+    let mut other_function = b.config.clone();
+    other_function.tenants.token_key_id.clear();
+    let ports = trustplane_core::wiring::aws_ports_with(sdk, &other_function).expect("AWS adapters");
+    assert_eq!(pages_with_cursors(ports.store.as_ref()).await, 5, "cursors seal without the token key");
+    let refused = ports.token_key.mac(MESSAGE).await.expect_err("no token key configured");
+    assert!(matches!(&refused, Error::Internal(m) if m.contains("TENANT_TOKEN_KEY_ID")), "{refused}");
 }

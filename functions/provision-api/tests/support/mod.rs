@@ -1,6 +1,8 @@
 //! Backends, requests and openssl checks for the provision-api tests.
 #![allow(dead_code)]
 
+pub mod profile;
+
 use axum::Router;
 use std::sync::Arc;
 use trustplane_core::http::AppState;

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
-
+pub mod seed;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use axum::Router;
@@ -210,6 +210,11 @@ pub async fn status(b: &Backend, id: &str) -> Reply {
 
 pub async fn admin(b: &Backend, method: &str, path: &str) -> Reply {
     call(&b.app, request(method, path, None, &[("x-api-key", &b.admin)], None)).await
+}
+
+/// The queued provisioning job of tenant `id`, as confirm sends it.
+pub fn job(id: &str) -> String {
+    serde_json::to_string(&trustplane_core::jobs::Job::ProvisionTenant { tenant_id: id.to_owned() }).unwrap()
 }
 
 /// A unique slug.

@@ -1,7 +1,7 @@
 //! Creates, idempotently, the AWS resources the adapters use outside CloudFormation: the
-//! DynamoDB table, the S3 bucket, the job, tenant and device SQS queues and the confirm-token KMS
-//! HMAC key (tests against moto, `trustplane admin`); and redrives their dead letters
-//! (`trustplane admin redrive`).
+//! DynamoDB table, the S3 bucket, the job, tenant and device SQS queues and two KMS HMAC keys,
+//! the deployment's MAC key and the confirm-token key (tests against moto, `trustplane admin`);
+//! and redrives their dead letters (`trustplane admin redrive`).
 
 use super::{sdk_config, sdk_error};
 use crate::config::{Config, TenantConfig};
@@ -25,8 +25,8 @@ use std::time::Duration;
 const TABLE_WAIT: Duration = Duration::from_secs(300);
 
 /// Creates the resources of `config` with the SDK configuration from the environment;
-/// returns `config` with `job_queue_url`, `tenants.queue_url`, `device_queue_url` and
-/// `tenants.token_key_id` filled in.
+/// returns `config` with `job_queue_url`, `tenants.queue_url`, `device_queue_url`,
+/// `mac_key_id` and `tenants.token_key_id` filled in.
 pub async fn create_resources(config: &Config) -> Result<Config> {
     create_resources_with(&sdk_config().await, config).await
 }
@@ -34,8 +34,9 @@ pub async fn create_resources(config: &Config) -> Result<Config> {
 /// [`create_resources`] with an explicit SDK configuration. The job queue is named after the
 /// last segment of `job_queue_url`, or `<stack_name>-jobs` when that is empty; the tenant
 /// queue likewise after `tenants.queue_url`, or `<stack_name>-tenants`, and the device queue
-/// after `device_queue_url`, or `<stack_name>-devices`. Without a
-/// `tenants.token_key_id`, the key aliased [`token_key_alias`] is used, created if needed.
+/// after `device_queue_url`, or `<stack_name>-devices`. Without a `mac_key_id`, the key
+/// aliased [`mac_key_alias`] is used, and without a `tenants.token_key_id` the key aliased
+/// [`token_key_alias`], each created if needed: two distinct keys.
 pub async fn create_resources_with(sdk: &SdkConfig, config: &Config) -> Result<Config> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     create_table(&dynamodb, &config.table_name).await?;
@@ -47,28 +48,35 @@ pub async fn create_resources_with(sdk: &SdkConfig, config: &Config) -> Result<C
     let job_queue_url = create_queue(&sqs, &queue_name(&config.job_queue_url, &config.stack_name, "jobs")).await?;
     let tenant_queue = queue_name(&config.tenants.queue_url, &config.stack_name, "tenants");
     let queue_url = create_queue(&sqs, &tenant_queue).await?;
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let mac_key_id = match config.mac_key_id.as_str() {
+        "" => hmac_key(&kms, config, &mac_key_alias(config), "Trustplane deployment MAC key (list cursors, device secrets)").await?,
+        key_id => key_id.to_owned(),
+    };
     let token_key_id = match config.tenants.token_key_id.as_str() {
-        "" => token_key(&aws_sdk_kms::Client::new(sdk), config).await?,
+        "" => hmac_key(&kms, config, &token_key_alias(config), "Trustplane tenant confirm-token HMAC key").await?,
         key_id => key_id.to_owned(),
     };
     let tenants = TenantConfig { queue_url, token_key_id, ..config.tenants.clone() };
     let device_queue_url = create_queue(&sqs, &queue_name(&config.device_queue_url, &config.stack_name, "devices")).await?;
-    Ok(Config { job_queue_url, tenants, device_queue_url, ..config.clone() })
+    Ok(Config { job_queue_url, tenants, device_queue_url, mac_key_id, ..config.clone() })
 }
 
 /// `trustplane admin redrive` on AWS, with the SDK configuration from the environment: moves
 /// the dead letters of the job, tenant and device queues back to their queues.
-pub async fn redrive_dead_letters(config: &Config) -> Result<usize> {
+pub async fn redrive_dead_letters(config: &Config) -> Result<Vec<(&'static str, usize)>> {
     redrive_dead_letters_with(&sdk_config().await, config).await
 }
 
 /// [`redrive_dead_letters`] with an explicit SDK configuration; queues whose URL is not
-/// configured are skipped. Returns how many messages moved in all.
-pub async fn redrive_dead_letters_with(sdk: &SdkConfig, config: &Config) -> Result<usize> {
+/// configured are skipped. Returns how many messages moved per queue (`jobs`, `tenants`,
+/// `devices`).
+pub async fn redrive_dead_letters_with(sdk: &SdkConfig, config: &Config) -> Result<Vec<(&'static str, usize)>> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let mut moved = 0;
-    for url in [&config.job_queue_url, &config.tenants.queue_url, &config.device_queue_url].into_iter().filter(|u| !u.is_empty()) {
-        moved += super::SqsQueue::new(sqs.clone(), url.clone()).redrive().await?;
+    let queues = [("jobs", &config.job_queue_url), ("tenants", &config.tenants.queue_url), ("devices", &config.device_queue_url)];
+    let mut moved = Vec::new();
+    for (queue, url) in queues.into_iter().filter(|(_, u)| !u.is_empty()) {
+        moved.push((queue, super::SqsQueue::new(sqs.clone(), url.clone()).redrive().await?));
     }
     Ok(moved)
 }
@@ -76,6 +84,11 @@ pub async fn redrive_dead_letters_with(sdk: &SdkConfig, config: &Config) -> Resu
 /// The alias of the stack's confirm-token key: `<kms_alias_prefix>-tenant-token`.
 pub fn token_key_alias(config: &Config) -> String {
     format!("{}-tenant-token", config.kms_alias_prefix)
+}
+
+/// The alias of the stack's deployment MAC key: `<kms_alias_prefix>-deployment-mac`.
+pub fn mac_key_alias(config: &Config) -> String {
+    format!("{}-deployment-mac", config.kms_alias_prefix)
 }
 
 /// The last segment of `url`, or `<stack>-<suffix>` when `url` is empty.
@@ -204,12 +217,12 @@ async fn create_plain_queue(client: &aws_sdk_sqs::Client, name: &str, redrive: O
     out.queue_url().map(str::to_owned).ok_or_else(|| Error::internal("CreateQueue returned no queue URL"))
 }
 
-/// The id of the key aliased [`token_key_alias`]; when there is none, KMS `CreateKey`
-/// (`HMAC_256`, `GENERATE_VERIFY_MAC`, tagged `trustplane:stack`) and `CreateAlias`. When
-/// another process wins the alias, the new key is scheduled for deletion and theirs is used.
-async fn token_key(client: &aws_sdk_kms::Client, config: &Config) -> Result<String> {
-    let alias = token_key_alias(config);
-    if let Some(key_id) = aliased_key(client, &alias).await? {
+/// The id of the key aliased `alias`; when there is none, KMS `CreateKey` (`HMAC_256`,
+/// `GENERATE_VERIFY_MAC`, tagged `trustplane:stack`, described by `description`) and
+/// `CreateAlias`. When another process wins the alias, the new key is scheduled for deletion
+/// and theirs is used.
+async fn hmac_key(client: &aws_sdk_kms::Client, config: &Config, alias: &str, description: &str) -> Result<String> {
+    if let Some(key_id) = aliased_key(client, alias).await? {
         return Ok(key_id);
     }
     let stack_tag = aws_sdk_kms::types::Tag::builder().tag_key("trustplane:stack").tag_value(&config.stack_name);
@@ -217,20 +230,20 @@ async fn token_key(client: &aws_sdk_kms::Client, config: &Config) -> Result<Stri
         .create_key()
         .key_spec(KeySpec::Hmac256)
         .key_usage(KeyUsageType::GenerateVerifyMac)
-        .description("Trustplane tenant confirm-token HMAC key")
+        .description(description)
         .tags(stack_tag.build().map_err(Error::internal)?)
         .send()
         .await
         .map_err(|e| sdk_error("CreateKey", e))?;
     let key_id = out.key_metadata().ok_or_else(|| Error::internal("CreateKey returned no key metadata"))?.key_id();
-    match client.create_alias().alias_name(&alias).target_key_id(key_id).send().await {
+    match client.create_alias().alias_name(alias).target_key_id(key_id).send().await {
         Ok(_) => Ok(key_id.to_owned()),
         Err(e) if matches!(e.as_service_error(), Some(CreateAliasError::AlreadyExistsException(_))) => {
             let discarded = client.schedule_key_deletion().key_id(key_id).pending_window_in_days(7).send().await;
             if let Err(e) = discarded {
                 tracing::warn!(key_id, error = %sdk_error("ScheduleKeyDeletion", e), "could not discard unaliased KMS key");
             }
-            aliased_key(client, &alias).await?.ok_or_else(|| Error::internal(format!("KMS alias {alias} vanished")))
+            aliased_key(client, alias).await?.ok_or_else(|| Error::internal(format!("KMS alias {alias} vanished")))
         }
         Err(e) => Err(sdk_error("CreateAlias", e)),
     }

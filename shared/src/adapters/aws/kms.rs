@@ -304,3 +304,57 @@ impl RemoteSign for KmsSign {
         tokio::task::block_in_place(|| handle.block_on(self.sign_digest(digest)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The adapter's reading of KMS `Sign` errors, on SDK error values built as the SDK's
+    //! deserialisers build them (the wire code in the error metadata).
+
+    use super::*;
+    use aws_sdk_kms::config::http::HttpResponse;
+    use aws_sdk_kms::error::{ErrorMetadata, SdkError};
+    use aws_sdk_kms::operation::sign::SignError;
+    use aws_sdk_kms::types::error::{DisabledException, KeyUnavailableException, KmsInvalidStateException};
+
+    fn meta(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message("from the service").build()
+    }
+
+    fn sign_failed(error: SignError, status: u16) -> Error {
+        let response = HttpResponse::new(status.try_into().expect("status"), "{}".into());
+        kms_error("Sign", SdkError::service_error(error, response))
+    }
+
+    fn assert_retryable_503(error: &Error, what: &str) {
+        assert!(matches!(error, Error::Unavailable(_)), "{what}: {error:?}");
+        assert_eq!(error.status(), http::StatusCode::SERVICE_UNAVAILABLE, "{what}");
+        assert!(error.retryable(), "{what}");
+        assert_eq!(error.public_message(), "service temporarily unavailable", "{what}: the cause stays in the log");
+    }
+
+    #[test]
+    fn a_throttled_sign_is_a_retryable_503() {
+        let error = sign_failed(SignError::generic(meta("ThrottlingException")), 400);
+        assert_retryable_503(&error, "ThrottlingException");
+        assert!(error.to_string().contains("ThrottlingException"), "the log names the KMS code: {error}");
+    }
+
+    #[test]
+    fn a_key_disabled_pending_deletion_or_unavailable_is_a_retryable_503_not_an_internal_fault() {
+        let refusals = [
+            ("DisabledException", SignError::DisabledException(DisabledException::builder().meta(meta("DisabledException")).build())),
+            ("KMSInvalidStateException", SignError::KmsInvalidStateException(KmsInvalidStateException::builder().meta(meta("KMSInvalidStateException")).build())),
+            ("KeyUnavailableException", SignError::KeyUnavailableException(KeyUnavailableException::builder().meta(meta("KeyUnavailableException")).build())),
+        ];
+        for (code, error) in refusals {
+            assert_retryable_503(&sign_failed(error, 400), code);
+        }
+    }
+
+    #[test]
+    fn a_kms_server_fault_is_a_503_and_any_other_refusal_an_internal_fault() {
+        assert_retryable_503(&sign_failed(SignError::generic(meta("KMSInternalException")), 500), "KMSInternalException");
+        let denied = sign_failed(SignError::generic(meta("AccessDeniedException")), 400);
+        assert!(matches!(denied, Error::Internal(_)), "{denied:?}");
+    }
+}

@@ -20,17 +20,19 @@ const TAG_LEN: usize = 32;
 pub struct KmsMac {
     client: aws_sdk_kms::Client,
     key_id: String,
+    setting: &'static str,
 }
 
 impl KmsMac {
-    /// Uses the KMS key `key_id` (id, ARN or alias), a `GENERATE_VERIFY_MAC` `HMAC_256` key.
-    pub fn new(client: aws_sdk_kms::Client, key_id: String) -> Self {
-        KmsMac { client, key_id }
+    /// Uses the KMS key `key_id` (id, ARN or alias), a `GENERATE_VERIFY_MAC` `HMAC_256` key,
+    /// configured by the variable `setting` (named when it is unset).
+    pub fn new(client: aws_sdk_kms::Client, key_id: String, setting: &'static str) -> Self {
+        KmsMac { client, key_id, setting }
     }
 
     fn key_id(&self) -> Result<&str> {
         if self.key_id.is_empty() {
-            return Err(Error::internal("TENANT_TOKEN_KEY_ID is not set: no KMS key to MAC confirm tokens with"));
+            return Err(Error::internal(format!("{} is not set: this function has no KMS key to MAC with", self.setting)));
         }
         Ok(&self.key_id)
     }
@@ -90,7 +92,7 @@ mod tests {
             .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
             .region(aws_sdk_kms::config::Region::new("us-east-1"))
             .build();
-        KmsMac::new(aws_sdk_kms::Client::from_conf(config), key_id.to_owned())
+        KmsMac::new(aws_sdk_kms::Client::from_conf(config), key_id.to_owned(), "TENANT_TOKEN_KEY_ID")
     }
 
     #[tokio::test]

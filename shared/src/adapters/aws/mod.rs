@@ -41,7 +41,8 @@ pub async fn ports(config: &Config) -> Result<AdapterPorts> {
 
 /// Builds every AWS adapter from an explicit SDK configuration (tests, tools). S3 uses
 /// path-style addressing when `config.s3_force_path_style` is set; the store's list cursors
-/// are sealed under a key derived from the `TENANT_TOKEN_KEY_ID` HMAC key.
+/// are sealed under a key derived from the `DEPLOYMENT_MAC_KEY_ID` HMAC key, and confirm
+/// tokens are MACed by the separate `TENANT_TOKEN_KEY_ID` key.
 pub fn ports_with(sdk: &SdkConfig, config: &Config) -> Result<AdapterPorts> {
     ports_observed(sdk, config, None)
 }
@@ -63,7 +64,8 @@ fn ports_observed(sdk: &SdkConfig, config: &Config, calls: Option<&AwsCalls>) ->
     let kms = aws_sdk_kms::Client::from_conf(calls.into_iter().fold(kms, |b, c| b.interceptor(c.clone())).build());
     let sqs = aws_sdk_sqs::config::Builder::from(sdk);
     let sqs = aws_sdk_sqs::Client::from_conf(calls.into_iter().fold(sqs, |b, c| b.interceptor(c.clone())).build());
-    let mac: Arc<dyn MacKey> = Arc::new(KmsMac::new(kms.clone(), config.tenants.token_key_id.clone()));
+    let mac: Arc<dyn MacKey> = Arc::new(KmsMac::new(kms.clone(), config.mac_key_id.clone(), "DEPLOYMENT_MAC_KEY_ID"));
+    let token_key = Arc::new(KmsMac::new(kms.clone(), config.tenants.token_key_id.clone(), "TENANT_TOKEN_KEY_ID"));
     let store = Arc::new(DynamoStore::new(dynamodb.clone(), config.table_name.clone()));
     Ok(AdapterPorts {
         store: Arc::new(SealedCursors::new(store, mac.clone())),
@@ -73,6 +75,7 @@ fn ports_observed(sdk: &SdkConfig, config: &Config, calls: Option<&AwsCalls>) ->
         device_queue: Arc::new(SqsQueue::new(sqs, config.device_queue_url.clone())),
         blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), config.blob_bucket.clone())),
         mac,
+        token_key,
         tenant_dbs: Arc::new(DynamoTenantDatabases::new(dynamodb)),
     })
 }

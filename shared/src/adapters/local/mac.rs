@@ -10,7 +10,8 @@ use std::path::Path;
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 
-/// The embedded confirm-token key: 32 random bytes, created on first open, never logged.
+/// An embedded HMAC key (the deployment's MAC key, or the confirm-token key): 32 random
+/// bytes, created on first open, never logged.
 pub struct KeyFileMac {
     key: [u8; 32],
 }
@@ -35,7 +36,7 @@ impl KeyFileMac {
 }
 
 fn key_err(path: &Path, e: std::io::Error) -> Error {
-    Error::internal(format!("token key file {}: {e}", path.display()))
+    Error::internal(format!("MAC key file {}: {e}", path.display()))
 }
 
 /// Writes a fresh key to a temporary file, flushes it, and links it into place only if no

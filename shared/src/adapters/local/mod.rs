@@ -22,9 +22,10 @@ use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 /// Opens (creating if needed) everything under `config.data_dir` (mode 0700): the database
-/// `trustplane.db`, the key directory `keys/`, the blob directory `blobs/`, the confirm-token
-/// key `tenant-token.key` and the tenant databases' directory `tenants/`. The store's list
-/// cursors are sealed under a key derived from the confirm-token key. The queue backs off
+/// `trustplane.db`, the key directory `keys/`, the blob directory `blobs/`, the deployment's
+/// MAC key `deployment-mac.key`, the confirm-token key `tenant-token.key` and the tenant
+/// databases' directory `tenants/`. The store's list cursors are sealed under a key derived
+/// from the deployment's MAC key, never from the confirm-token key. The queue backs off
 /// failed jobs with [`Backoff::STANDARD`] unless `QUEUE_RETRY_BACKOFF` is off. Returns the
 /// ports and the queue, which the caller drains with [`LocalQueue::run`].
 pub fn open(config: &crate::config::Config) -> Result<(AdapterPorts, Arc<LocalQueue>)> {
@@ -38,7 +39,7 @@ pub fn open(config: &crate::config::Config) -> Result<(AdapterPorts, Arc<LocalQu
     let queue = Arc::new(
         LocalQueue::new(store.clone()).with_max_attempts(config.tenants.max_receives).with_backoff(retry_backoff(config)),
     );
-    let mac: Arc<dyn MacKey> = Arc::new(KeyFileMac::open(&dir.join("tenant-token.key"))?);
+    let mac: Arc<dyn MacKey> = Arc::new(KeyFileMac::open(&dir.join("deployment-mac.key"))?);
     let ports = AdapterPorts {
         store: Arc::new(SealedCursors::new(store, mac.clone())),
         custody: Arc::new(KeyFileCustody::new(dir.join("keys"))?),
@@ -47,6 +48,7 @@ pub fn open(config: &crate::config::Config) -> Result<(AdapterPorts, Arc<LocalQu
         device_queue: queue.clone(),
         blobs: Arc::new(DirBlobs::new(dir.join("blobs"))?),
         mac,
+        token_key: Arc::new(KeyFileMac::open(&dir.join("tenant-token.key"))?),
         tenant_dbs: Arc::new(SqliteTenantDatabases::new(dir.join("tenants"))?),
     };
     Ok((ports, queue))

@@ -1,14 +1,16 @@
-//! Admission control for CPU-heavy PKI work (RSA key generation, large CRL builds): at most
-//! `permits` jobs run at once and at most `queue` more wait for a slot; beyond that the caller
-//! gets [`Error::Busy`] at once (503 with `Retry-After`, retryable; RFC 9110 §15.6.4 and
-//! §10.2.3) instead of another thread competing for the cores.
+//! Admission control for CPU-heavy PKI work (RSA key generation for authorities and OCSP
+//! responders, large CRL builds): at most `permits` jobs run at once and at most `queue` more
+//! wait for a slot; beyond that the caller gets [`Error::Busy`] at once (503 with
+//! `Retry-After`, retryable; RFC 9110 §15.6.4 and §10.2.3) instead of another thread competing
+//! for the cores.
 //!
 //! One limit serves the whole process ([`process`]), since every request builds its own
 //! service value; [`install`] sizes it before first use, else it is sized to the machine.
 
 use crate::error::{Error, Result};
+use crate::ports::{KeyAlgorithm, KeyCustody, KeyHandle};
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 
 /// Seconds a refused caller is asked to wait (`Retry-After`): about one RSA-4096 generation.
@@ -64,6 +66,16 @@ impl CpuLimit {
         });
         job.await.map_err(Error::internal)?
     }
+}
+
+/// A new custody key for `owner`; RSA generation (seconds of CPU in embedded custody) runs
+/// behind the [`process`] limit, so a refused caller creates nothing.
+pub(crate) async fn create_key(custody: &Arc<dyn KeyCustody>, owner: &str, algorithm: KeyAlgorithm) -> Result<KeyHandle> {
+    if !algorithm.is_rsa() {
+        return custody.create_key(owner, algorithm).await;
+    }
+    let (custody, owner) = (custody.clone(), owner.to_owned());
+    process().run("RSA key generation", async move { custody.create_key(&owner, algorithm).await }).await
 }
 
 static PROCESS: OnceLock<CpuLimit> = OnceLock::new();

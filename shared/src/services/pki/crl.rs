@@ -86,6 +86,22 @@ fn due(state: Option<&CrlState>, at: OffsetDateTime) -> bool {
     state.is_none_or(|s| !s.published || at >= s.this_update + (s.next_update - s.this_update) / 2)
 }
 
+/// Counts a publication: `CrlPublished`, `CrlAgeSeconds` (from the request, a revocation or
+/// the schedule's tick, to publication; 0 without one) and `CrlEntries` per authority.
+fn report_publication(authority_id: &str, requested_at: Option<i64>, outcome: &CrlOutcome) {
+    let CrlOutcome::Published { der, .. } = outcome else {
+        return;
+    };
+    let age = requested_at.map_or(0, |at| (now().unix_timestamp() - at).max(0));
+    let entries = x509_parser::parse_x509_crl(der)
+        .map_or(0, |(_, crl)| crl.iter_revoked_certificates().count());
+    crate::metrics::Event::count("CrlPublished")
+        .by("AuthorityId", authority_id)
+        .with("CrlAgeSeconds", age as f64, crate::metrics::Unit::Seconds)
+        .with("CrlEntries", entries as f64, crate::metrics::Unit::Count)
+        .emit();
+}
+
 impl Pki {
     /// Builds, signs and publishes the authority's next CRL. A request stamped (unix seconds)
     /// before the current CRL's thisUpdate is a no-op if the stored CRL is that one. The CRL
@@ -111,7 +127,10 @@ impl Pki {
                 claimed => claimed?,
             }
             let claim = Claim { authority_id, key: &key, state: next, version: version + 1, may_exist: state.is_some() };
-            return self.place(claim, der).await;
+            return self
+                .place(claim, der)
+                .await
+                .inspect(|outcome| report_publication(authority_id, requested_at, outcome));
         }
         Err(Error::Unavailable(format!("the CRL of authority {authority_id} kept changing under concurrent publications")))
     }

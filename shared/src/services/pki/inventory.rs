@@ -2,10 +2,11 @@
 
 use super::records::{decode, CertStatus, CertificateRecord, Channel};
 use super::{is_id, now, Pki, MAX_PAGE};
+use crate::adapters::sealed_cursors::{refused_cursor, CursorSeal, ListBinding};
 use crate::error::{Error, Result};
 use crate::ports::{Index, Item, Query, SkRange};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// Items examined per list call at most; a page may come back short, with a cursor.
@@ -35,20 +36,24 @@ impl CertFilter {
 }
 
 /// Where a listing stopped: the issuer partition and the last certificate id examined in it.
+/// Callers see it only sealed under the filter's [`CertFilter::binding`].
 #[derive(Serialize, Deserialize)]
-struct Cursor {
+struct Position {
     issuer: String,
     after: Option<String>,
 }
 
-impl Cursor {
-    fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
-    }
-
-    fn decode(raw: &str) -> Result<Self> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| Error::validation("invalid cursor"))?;
-        serde_json::from_slice(&bytes).map_err(|_| Error::validation("invalid cursor"))
+impl CertFilter {
+    /// What a cursor of this listing is bound to: every filter, so a cursor works only for the
+    /// filter that returned it.
+    fn binding(&self) -> ListBinding {
+        let expiring_before = self.expiring_before.map(|t| t.unix_timestamp_nanos().to_string());
+        ListBinding::new("certificates")
+            .filter("issuerId", self.issuer_id.as_deref())
+            .filter("status", self.status.map(CertStatus::state))
+            .filter("subjectId", self.subject_id.as_deref())
+            .filter("expiringBefore", expiring_before.as_deref())
+            .filter("channel", self.channel.map(Channel::as_str))
     }
 }
 
@@ -116,7 +121,13 @@ impl Pki {
         }
     }
 
-    /// A page of certificates matching `filter`, by issuer (creation order), then by id.
+    /// The deployment's cursor seal, for the lists whose cursors a service builds itself.
+    pub(crate) async fn cursor_seal(&self) -> Result<Arc<CursorSeal>> {
+        CursorSeal::of(&self.ports.mac).await
+    }
+
+    /// A page of certificates matching `filter`, by issuer (creation order), then by id. The
+    /// cursor is sealed and bound to `filter`; any other is a `Validation` error.
     pub async fn list_certificates(&self, filter: &CertFilter, limit: u32, cursor: Option<&str>) -> Result<(Vec<CertificateRecord>, Option<String>)> {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(Error::validation(format!("limit must be between 1 and {MAX_PAGE}")));
@@ -125,12 +136,12 @@ impl Pki {
             Some(id) => vec![id.clone()],
             None => self.all_authorities().await?.into_iter().map(|a| a.id).collect(),
         };
-        let start = cursor.map(Cursor::decode).transpose()?;
+        let start = self.open_position(filter, cursor).await?;
         let first = match &start {
-            Some(c) => issuers.iter().position(|i| *i == c.issuer).ok_or_else(|| Error::validation("invalid cursor"))?,
+            Some(p) => issuers.iter().position(|i| *i == p.issuer).ok_or_else(refused_cursor)?,
             None => 0,
         };
-        let mut position = start.and_then(|c| c.after);
+        let mut position = start.and_then(|p| p.after);
         let (now, mut found, mut scanned) = (now(), Vec::new(), 0);
         for issuer in &issuers[first..] {
             loop {
@@ -144,7 +155,8 @@ impl Pki {
                         found.push(cert);
                     }
                     if found.len() == limit as usize || scanned >= MAX_SCANNED {
-                        return Ok((found, Some(Cursor { issuer: issuer.clone(), after: position }.encode())));
+                        let next = self.seal_position(filter, Position { issuer: issuer.clone(), after: position }).await?;
+                        return Ok((found, Some(next)));
                     }
                 }
                 if page.cursor.is_none() {
@@ -154,6 +166,17 @@ impl Pki {
             position = None;
         }
         Ok((found, None))
+    }
+
+    async fn open_position(&self, filter: &CertFilter, cursor: Option<&str>) -> Result<Option<Position>> {
+        let Some(sealed) = cursor else { return Ok(None) };
+        let plain = self.cursor_seal().await?.open_list(&filter.binding(), sealed)?;
+        serde_json::from_str(&plain).map(Some).map_err(|_| refused_cursor())
+    }
+
+    async fn seal_position(&self, filter: &CertFilter, position: Position) -> Result<String> {
+        let plain = serde_json::to_string(&position).map_err(Error::internal)?;
+        self.cursor_seal().await?.seal_list(&filter.binding(), &plain)
     }
 }
 
@@ -170,10 +193,21 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_and_garbage_is_a_400() {
-        let cursor = Cursor { issuer: "i".into(), after: Some("c".into()) }.encode();
-        let back = Cursor::decode(&cursor).unwrap();
-        assert_eq!((back.issuer.as_str(), back.after.as_deref()), ("i", Some("c")));
-        assert!(matches!(Cursor::decode("!!"), Err(Error::Validation(_))));
+    fn every_filter_is_part_of_the_binding() {
+        let base = CertFilter::default();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let variants = [
+            CertFilter { issuer_id: Some("i".into()), ..base.clone() },
+            CertFilter { status: Some(CertStatus::Valid), ..base.clone() },
+            CertFilter { subject_id: Some("s".into()), ..base.clone() },
+            CertFilter { expiring_before: Some(at), ..base.clone() },
+            CertFilter { channel: Some(Channel::Pki), ..base.clone() },
+        ];
+        for (i, a) in variants.iter().enumerate() {
+            assert_ne!(a.binding(), base.binding(), "{a:?}");
+            assert!(variants[i + 1..].iter().all(|b| a.binding() != b.binding()), "{a:?}");
+        }
+        let later = CertFilter { expiring_before: Some(at + time::Duration::nanoseconds(1)), ..base.clone() };
+        assert_ne!(later.binding(), variants[3].binding());
     }
 }

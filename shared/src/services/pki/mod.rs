@@ -52,6 +52,7 @@ pub use authorities::{AuthorityOptions, NewAuthority};
 pub use lifecycle::{AuthorityRevocation, CaCertRecord};
 pub use orphans::OrphanKey;
 pub use policy::{dns_name_matches, IssuancePolicy};
+pub(crate) use policy::{check_leaf, check_names};
 pub use tokens::check_token;
 pub use crl::{blob_key, CrlOutcome, CRL_CONTENT_TYPE};
 pub use inventory::CertFilter;

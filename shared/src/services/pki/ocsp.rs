@@ -151,7 +151,8 @@ impl Pki {
         })
     }
 
-    /// The authority's responder, created or re-certified when due.
+    /// The authority's responder, created or re-certified when due. Its key is created behind
+    /// the [`cpu`](super::cpu) limit: an unauthenticated request may be what creates it.
     async fn responder(&self, authority: &super::AuthorityRecord) -> Result<(Responder, crate::pki::CaSigner)> {
         let pk = responder_pk(&authority.id);
         let stored = self.ports.store.get(&pk, "RESPONDER").await?;
@@ -162,7 +163,7 @@ impl Pki {
         }
         let key = match &current {
             Some(responder) => responder.key.clone(),
-            None => self.ports.custody.create_key(&format!("{}-ocsp", authority.id), authority.key.algorithm).await?,
+            None => super::cpu::create_key(&self.ports.custody, &format!("{}-ocsp", authority.id), authority.key.algorithm).await?,
         };
         let signer = self.ports.custody.signer(&key).await?;
         let responder = self.certify_responder(authority, key, &signer).await?;

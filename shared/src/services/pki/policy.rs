@@ -15,7 +15,7 @@ const MAX_PATTERNS: usize = 100;
 
 /// What an authority may sign. Every field defaults (for records stored before it existed)
 /// to the most permissive value except `allow_leaf_issuance`, which a root must opt into.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IssuancePolicy {
     /// A ROOT signs end-entity certificates only with this set; ignored for intermediates.

@@ -21,7 +21,7 @@ pub struct SubjectRecord {
 }
 
 /// Seed 004 authority `type`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthorityType {
     Root,
@@ -30,7 +30,7 @@ pub enum AuthorityType {
 
 /// Seed 004 authority `status`: `ACTIVE` issues; `DISABLED` issues nothing but still
 /// publishes its CRL (RFC 5280 §5); `REVOKED` is final, its certificates are on its parent's CRL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthorityStatus {
     Active,
@@ -50,7 +50,7 @@ impl AuthorityStatus {
 }
 
 /// Seed 004 `keySpec`: `{"algorithm": "RSA"|"EC", "size": 2048|3072|4096 | 256|384}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeySpec {
     pub algorithm: String,
     pub size: u32,
@@ -156,7 +156,7 @@ impl AuthorityRecord {
 }
 
 /// A certificate's lifecycle state. `Expired` is never stored: it is computed at read time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CertStatus {
     Valid,
@@ -187,7 +187,19 @@ impl CertStatus {
 
 /// The API a certificate was issued through. Names are unique per channel only: the
 /// `CN#<channel>#<name>` index keeps pki-api subjects, agent ids and Puppet certnames apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// Seed 004 `POST /issuers/{id}/certificates`.

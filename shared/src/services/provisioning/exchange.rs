@@ -58,9 +58,31 @@ fn agent_validity(issuer: &AuthorityRecord, configured_days: u32) -> Duration {
     }
 }
 
+/// The `Outcome` dimension of a provisioning attempt: `provisioned`, a refusal
+/// (`invalid_key`, `key_used`, `key_expired`, `invalid_csr`) or `error`.
+pub fn outcome(result: &Result<Provisioned>) -> &'static str {
+    match result {
+        Ok(_) => "provisioned",
+        Err(Error::Unauthorized(msg)) if msg.ends_with("already used") => "key_used",
+        Err(Error::Unauthorized(msg)) if msg.ends_with("expired") => "key_expired",
+        Err(Error::Unauthorized(_)) => "invalid_key",
+        Err(Error::Validation(_)) => "invalid_csr",
+        Err(_) => "error",
+    }
+}
+
 impl Provisioning {
-    /// The seed's flow with its exact messages; see the module docs for the ordering.
+    /// The seed's flow with its exact messages; see the module docs for the ordering. Each
+    /// attempt counts one `Provisions` metric by its [`outcome`].
     pub async fn provision(&self, presented: &str, csr_pem: &str) -> Result<Provisioned> {
+        let result = self.exchange(presented, csr_pem).await;
+        crate::metrics::Event::count("Provisions")
+            .by("Outcome", outcome(&result))
+            .emit();
+        result
+    }
+
+    async fn exchange(&self, presented: &str, csr_pem: &str) -> Result<Provisioned> {
         let (item, record) = self.usable_key(presented).await?;
         let csr = match verify_pem(csr_pem) {
             Ok(csr) if csr.requests_ca => Err(Error::validation("invalid CSR: CA certificates cannot be provisioned")),
@@ -153,5 +175,38 @@ impl Provisioning {
         if let Err(e) = self.store.put(released, Condition::Version(claimed.version)).await {
             tracing::warn!(error = %e, "could not release a provision key claim; it frees itself when the lease ends");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_of_the_seed_has_its_own_outcome() {
+        let refused = |e: Error| outcome(&Err(e));
+        assert_eq!(
+            refused(unauthorized("invalid provision key")),
+            "invalid_key"
+        );
+        assert_eq!(
+            refused(unauthorized("provision key already used")),
+            "key_used"
+        );
+        assert_eq!(
+            refused(unauthorized("provision key expired")),
+            "key_expired"
+        );
+        assert_eq!(
+            refused(Error::validation("invalid CSR: bad signature")),
+            "invalid_csr"
+        );
+        assert_eq!(refused(Error::Unavailable("store down".into())), "error");
+        let done = Provisioned {
+            agent_id: "a".into(),
+            agent_cert: String::new(),
+            ca_cert: String::new(),
+        };
+        assert_eq!(outcome(&Ok(done)), "provisioned");
     }
 }

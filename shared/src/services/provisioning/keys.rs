@@ -1,6 +1,7 @@
 //! Provision key management: mint (shown once), list (never the key), revoke.
 
 use super::{hash_hex, pk, Provisioning, INDEX_PK, RETENTION_SECONDS, SK};
+use crate::adapters::sealed_cursors::ListBinding;
 use crate::domain::AgentId;
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Index, IndexKey, Item, Query, SkRange};
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Lifecycle of a provision key (the store's `state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProvisionKeyState {
     Unused,
@@ -73,6 +74,18 @@ pub struct KeyFilter {
     pub state: Option<ProvisionKeyState>,
 }
 
+impl KeyFilter {
+    /// What a cursor of this listing is bound to. The filters apply after the query, so the
+    /// store's cursor alone would carry a page of `?state=unused` over to `?state=used`.
+    fn binding(&self) -> ListBinding {
+        ListBinding::new("provision-keys").filter("agent_id", self.agent_id.as_deref()).filter("state", self.state.map(ProvisionKeyState::as_str))
+    }
+
+    fn matches(&self, record: &ProvisionKeyRecord, state: ProvisionKeyState) -> bool {
+        self.agent_id.as_ref().is_none_or(|a| *a == record.agent_id) && self.state.is_none_or(|s| s == state)
+    }
+}
+
 /// The state a record reports now.
 pub fn reported_state(item: &Item, record: &ProvisionKeyRecord, now: OffsetDateTime) -> ProvisionKeyState {
     match item.state.as_deref() {
@@ -120,8 +133,13 @@ impl Provisioning {
         Ok((record, secret))
     }
 
-    /// A page of keys (ordered by prefix) with their current state, filtered.
+    /// A page of keys (ordered by prefix) with their current state, filtered. The cursor is
+    /// the store's, sealed again under the filter; one from another filter is a `Validation`
+    /// error.
     pub async fn list_keys(&self, filter: &KeyFilter, limit: u32, cursor: Option<String>) -> Result<(Vec<(ProvisionKeyRecord, ProvisionKeyState)>, Option<String>)> {
+        let seal = self.pki.cursor_seal().await?;
+        let binding = filter.binding();
+        let cursor = cursor.map(|sealed| seal.open_list(&binding, &sealed)).transpose()?;
         let query = Query { index: Index::Gsi1, pk: INDEX_PK.into(), range: SkRange::All, limit, cursor, descending: false };
         let page = self.store.query(query).await?;
         let now = crate::services::pki::now();
@@ -129,12 +147,12 @@ impl Provisioning {
         for item in &page.items {
             let record = decode(item)?;
             let state = reported_state(item, &record, now);
-            let agent_ok = filter.agent_id.as_ref().is_none_or(|a| *a == record.agent_id);
-            if agent_ok && filter.state.is_none_or(|s| s == state) {
+            if filter.matches(&record, state) {
                 out.push((record, state));
             }
         }
-        Ok((out, page.cursor))
+        let next = page.cursor.map(|c| seal.seal_list(&binding, &c)).transpose()?;
+        Ok((out, next))
     }
 
     /// Revokes an unused key by its prefix: 404 if unknown, 409 if already used or revoked.

@@ -1,11 +1,12 @@
-//! The operators' view (`tenants:read`/`tenants:write`): list, retry a failed tenant,
-//! deprovision, and the sweep that re-enqueues tenants stuck in `QUEUED`/`Provisioning`.
+//! The operators' view (`tenants:read`/`tenants:write`): list, retry a failed tenant, and the
+//! sweep that re-enqueues tenants stuck in `QUEUED`/`Provisioning` and deprovisioned tenants
+//! whose database is still to drop (deprovisioning itself: [`super::deprovision`]).
 
 use super::records::{self, TenantRecord, TenantStatus};
 use super::{not_found, now, Tenants};
 use crate::error::{Error, Result};
 use crate::jobs::Job;
-use crate::ports::{Condition, Index, Item, Query, SkRange, Write};
+use crate::ports::{Condition, Index, Query, SkRange, Write};
 
 /// One page of tenants.
 #[derive(Clone, Debug)]
@@ -51,6 +52,8 @@ impl Tenants {
             return Err(Error::Conflict(format!("Tenant is {}; only a Failed tenant can be retried", record.status.as_str())).titled("Invalid Tenant State"));
         }
         let reclaim = record.slug_released;
+        let unsent_notice = record.notice_pending.then(|| Job::NotifyTenant { tenant_id: id.to_string(), status: record.status.as_str().into(), run: record.run });
+        record.notice_pending = false;
         record.status = TenantStatus::Queued;
         record.run += 1;
         record.slug_released = false;
@@ -65,41 +68,26 @@ impl Tenants {
             }
             other => other?,
         }
+        if let Some(job) = unsent_notice {
+            if let Err(e) = self.enqueue(job).await {
+                tracing::error!(TenantId = %id, error = %e, "the failed run's notification could not be queued");
+            }
+        }
         self.enqueue(Job::ProvisionTenant { tenant_id: id.to_string() }).await?;
         Ok(record)
     }
 
-    /// Deprovisions: drops the tenant database, deletes the tenant and frees its slug, and
-    /// keeps an audit record (`AUDIT#tenants#<day>`). Not while the worker may be running.
-    pub async fn deprovision(&self, id: &uuid::Uuid, actor: &str) -> Result<()> {
-        let (item, record) = self.load(id).await?.ok_or_else(|| not_found(id))?;
-        if matches!(record.status, TenantStatus::Queued | TenantStatus::Provisioning) {
-            return Err(Error::Conflict(format!("Tenant is {}; wait until it is Active or Failed", record.status.as_str())).titled("Invalid Tenant State"));
-        }
-        self.dbs.drop_database(&record.db_name).await?;
-        let at = now();
-        let audit = audit_item(&record, actor, at)?;
-        let mut writes = vec![
-            Write::Delete { pk: item.pk.clone(), sk: item.sk.clone(), condition: Condition::Version(item.version) },
-            Write::Put { item: audit, condition: Condition::Absent },
-            super::init::clear_pending(&record),
-        ];
-        if !record.slug_released {
-            writes.push(Write::Delete { pk: records::slug_pk(&record.slug), sk: records::SLUG_SK.into(), condition: Condition::Always });
-        }
-        match self.store.transact(writes).await {
-            Err(Error::Conflict(_)) => Err(Error::Conflict("the tenant changed meanwhile; try again".into())),
-            other => other,
-        }?;
-        tracing::info!(TenantId = %id, Slug = %record.slug, DbName = %record.db_name, actor, "tenant deprovisioned");
-        Ok(())
-    }
-
     /// Re-enqueues every tenant `QUEUED` or `Provisioning` for longer than the threshold
-    /// (a lost send, a crashed worker); returns how many. The worker is idempotent.
+    /// (a lost send, a crashed worker, a pending rollback), and every deprovisioned tenant whose
+    /// database has waited as long to be dropped; returns how many. The worker is idempotent.
     pub async fn sweep(&self) -> Result<usize> {
         let cutoff = now().unix_timestamp() - i64::from(self.config.tenants.stuck_after_seconds);
         let mut requeued = 0;
+        for id in self.undropped_since(cutoff).await? {
+            self.enqueue(Job::ProvisionTenant { tenant_id: id.to_string() }).await?;
+            tracing::warn!(TenantId = %id, "re-enqueued the drop of a deprovisioned tenant's database");
+            requeued += 1;
+        }
         for status in [TenantStatus::Queued, TenantStatus::Provisioning] {
             let mut cursor = None;
             loop {
@@ -117,14 +105,4 @@ impl Tenants {
         }
         Ok(requeued)
     }
-}
-
-fn audit_item(record: &TenantRecord, actor: &str, at: time::OffsetDateTime) -> Result<Item> {
-    let stamp = at.format(&time::format_description::well_known::Rfc3339).map_err(Error::internal)?;
-    let day = &stamp[..10];
-    let data = serde_json::json!({
-        "action": "deprovision", "tenantId": record.id, "slug": record.slug, "dbName": record.db_name,
-        "plan": record.plan, "statusBefore": record.status, "actor": actor, "at": stamp,
-    });
-    Ok(Item::new(format!("AUDIT#tenants#{day}"), format!("{stamp}#{}", uuid::Uuid::new_v4()), data))
 }

@@ -24,7 +24,7 @@ impl Tenants {
     pub async fn confirm(&self, bearer: &str) -> Result<uuid::Uuid> {
         let cfg = &self.config.tenants;
         let policy = TokenPolicy { issuer: cfg.token_issuer.clone(), audience: cfg.token_audience.clone() };
-        let claims = token::verify(self.mac.as_ref(), &policy, bearer, now().unix_timestamp()).await?;
+        let claims = token::verify(self.token_key.as_ref(), &policy, bearer).await?;
         if self.store.get(&jti_pk(&claims.jti), "JTI").await?.is_some() {
             return Err(invalid_token());
         }

@@ -98,7 +98,7 @@ impl Tenants {
             iss: cfg.token_issuer.clone(),
             aud: cfg.token_audience.clone(),
         };
-        token::issue(self.mac.as_ref(), &claims).await
+        token::issue(self.token_key.as_ref(), &claims).await
     }
 }
 
@@ -128,6 +128,8 @@ fn new_record(request: &InitRequest) -> TenantRecord {
         client_ip: request.client_ip.clone(),
         token_expires_at: created_at.unix_timestamp() + LIFETIME_SECONDS,
         slug_released: false,
+        rollback_pending: false,
+        notice_pending: false,
     }
 }
 

@@ -5,8 +5,10 @@
 mod admin;
 mod confirm;
 mod cursor;
+mod deprovision;
 mod init;
 mod notify;
+mod outcome;
 pub mod records;
 pub mod token;
 mod worker;
@@ -28,7 +30,10 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Tenants {
     store: Arc<dyn Store>,
+    /// The deployment's MAC key: the tenant list's cursors.
     mac: Arc<dyn MacKey>,
+    /// The confirm-token key.
+    token_key: Arc<dyn MacKey>,
     queue: Arc<dyn Queue>,
     dbs: Arc<dyn TenantDatabases>,
     config: Arc<Config>,
@@ -42,6 +47,7 @@ impl Tenants {
         Tenants {
             store: ports.store.clone(),
             mac: ports.mac.clone(),
+            token_key: ports.token_key.clone(),
             queue: ports.tenant_queue.clone(),
             dbs: ports.tenant_dbs.clone(),
             config,

@@ -117,6 +117,13 @@ pub struct TenantRecord {
     pub token_expires_at: i64,
     /// True once a `Failed` tenant has given its slug back (`TENANT_FREE_SLUG_ON_FAILURE`).
     pub slug_released: bool,
+    /// True from a step's permanent failure until its run's database is dropped; the tenant
+    /// stays `Provisioning` (and the sweep re-enqueues it) until then.
+    #[serde(default)]
+    pub rollback_pending: bool,
+    /// True from the commit of a final state until its notification is queued.
+    #[serde(default)]
+    pub notice_pending: bool,
 }
 
 impl TenantRecord {

@@ -5,29 +5,21 @@
 //! that reached `Success` in the current run never runs again; a running step is leased, so a
 //! second delivery waits while the lease is live and takes over once it has lapsed (a killed
 //! worker). Transient faults are retried by the queue; a permanent fault, or a transient one
-//! on the last allowed delivery, rolls back (drops the database) and fails the tenant.
+//! on the last allowed delivery, rolls back (drops the database) and fails the tenant
+//! (see [`super::outcome`]).
 
 use super::records::{self, StepName, StepRecord, StepStatus, TenantRecord, TenantStatus};
 use super::{now, Tenants};
 use crate::error::{Error, Result};
-use crate::jobs::Job;
-use crate::ports::{Condition, Item, TenantTags, Write};
+use crate::ports::{Condition, Item, TenantTags};
 
 /// Tags an error the worker already logged (a busy tenant, a failed step), so that only
 /// the rest is logged as the seed's "Unhandled error".
-const HANDLED: &str = "TENANT_JOB_HANDLED";
+pub(super) const HANDLED: &str = "TENANT_JOB_HANDLED";
 
-fn busy() -> Error {
+/// A lost race with another delivery: retried by the queue.
+pub(super) fn busy() -> Error {
     Error::Unavailable("another delivery is provisioning this tenant".into()).with_code(HANDLED)
-}
-
-/// What a failed step shows in `errorMessage` (never internals; the cause is logged).
-fn public_step_error(e: &Error) -> String {
-    match e {
-        Error::Unavailable(_) => "Failed to connect to database server".into(),
-        Error::Internal(_) => "Unexpected error; see the service logs".into(),
-        other => other.public_message(),
-    }
 }
 
 impl Tenants {
@@ -44,12 +36,15 @@ impl Tenants {
 
     async fn provision_run(&self, id: &uuid::Uuid, receive_count: u32) -> Result<()> {
         let Some((mut item, mut record)) = self.load(id).await? else {
-            tracing::warn!(TenantId = %id, "dropping the job of a tenant that no longer exists");
-            return Ok(());
+            return self.drop_deprovisioned(id).await;
         };
         match record.status {
             TenantStatus::Queued | TenantStatus::Provisioning => {}
+            TenantStatus::Active | TenantStatus::Failed if record.notice_pending => return self.send_notice(&item, record).await,
             _ => return Ok(()),
+        }
+        if record.rollback_pending {
+            return self.roll_back(item, record).await;
         }
         tracing::info!(TenantId = %id, "Processing provisioning for tenant {}", id);
         if record.status == TenantStatus::Queued {
@@ -70,7 +65,7 @@ impl Tenants {
     }
 
     /// Writes `record` over `item` if nobody else has; a lost race is a retryable `busy`.
-    async fn save(&self, item: &Item, mut record: TenantRecord) -> Result<(Item, TenantRecord)> {
+    pub(super) async fn save(&self, item: &Item, mut record: TenantRecord) -> Result<(Item, TenantRecord)> {
         record.updated_at = now();
         let next = records::encode(&record, item.version + 1)?;
         match self.store.put(next.clone(), Condition::Version(item.version)).await {
@@ -97,7 +92,7 @@ impl Tenants {
         self.save(item, record).await
     }
 
-    async fn end_step(&self, item: &Item, mut record: TenantRecord, step: StepName, outcome: Result<String, String>) -> Result<(Item, TenantRecord)> {
+    pub(super) async fn end_step(&self, item: &Item, mut record: TenantRecord, step: StepName, outcome: Result<String, String>) -> Result<(Item, TenantRecord)> {
         if let Some(s) = record.current_mut(step) {
             s.completed_at = Some(now());
             s.lease_until = None;
@@ -114,6 +109,7 @@ impl Tenants {
         match step {
             StepName::CreateDatabase => {
                 tracing::info!(TenantId = %id, DbName = %db, "Creating database {} for tenant {}", db, id);
+                self.await_pending_drop(db).await?;
                 let tags = TenantTags { tenant_id: id.to_string(), stack: self.config.stack_name.clone() };
                 self.dbs.create(db, &tags).await?;
                 tracing::info!(TenantId = %id, DbName = %db, "Database {} created for tenant {}", db, id);
@@ -133,53 +129,5 @@ impl Tenants {
             }
             StepName::Init => Err(Error::internal("Init is not a worker step")),
         }
-    }
-
-    async fn step_failed(&self, item: Item, mut record: TenantRecord, step: StepName, e: Error, receive_count: u32) -> Result<()> {
-        let transient = matches!(e, Error::Unavailable(_));
-        if transient && receive_count < self.config.tenants.max_receives {
-            tracing::warn!(TenantId = %record.id, step = step.as_str(), receive_count, error = %e, "transient step failure; the queue retries");
-            if let Some(s) = record.current_mut(step) {
-                s.lease_until = None;
-            }
-            let _ = self.save(&item, record).await;
-            return Err(e.with_code(HANDLED));
-        }
-        let (id, slug) = (record.id, record.slug.clone());
-        tracing::error!(TenantId = %id, Slug = %slug, ErrorMessage = %e, "Error provisioning tenant {} ({}): {}", id, slug, e);
-        if let Err(drop_error) = self.dbs.drop_database(&record.db_name).await {
-            tracing::error!(TenantId = %id, DbName = %record.db_name, error = %drop_error, "rollback could not drop the tenant database");
-        }
-        let (item, record) = self.end_step(&item, record, step, Err(public_step_error(&e))).await?;
-        self.finish(&item, record, TenantStatus::Failed).await?;
-        if transient {
-            return Err(e.with_code(HANDLED));
-        }
-        Ok(())
-    }
-
-    /// Notifies, then commits the final state (and frees the slug of a failed tenant if so
-    /// configured), so a notification is never lost to a crash between the two.
-    async fn finish(&self, item: &Item, mut record: TenantRecord, status: TenantStatus) -> Result<()> {
-        let job = Job::NotifyTenant { tenant_id: record.id.to_string(), status: status.as_str().into(), run: record.run };
-        if let Err(e) = self.enqueue(job).await {
-            tracing::error!(TenantId = %record.id, error = %e, "enqueueing the notification failed");
-        }
-        record.status = status;
-        record.updated_at = now();
-        let release = status == TenantStatus::Failed && self.config.tenants.free_slug_on_failure;
-        record.slug_released = release;
-        let mut writes = vec![Write::Put { item: records::encode(&record, item.version + 1)?, condition: Condition::Version(item.version) }];
-        if release {
-            writes.push(Write::Delete { pk: records::slug_pk(&record.slug), sk: records::SLUG_SK.into(), condition: Condition::Always });
-        }
-        match self.store.transact(writes).await {
-            Err(Error::Conflict(_)) => return Err(busy()),
-            other => other?,
-        }
-        if status == TenantStatus::Active {
-            tracing::info!(TenantId = %record.id, "Provisioning completed successfully for tenant {}", record.id);
-        }
-        Ok(())
     }
 }

@@ -1,0 +1,9 @@
+"""schemathesis hooks for cli/tests/schemathesis.rs (loaded through SCHEMATHESIS_HOOKS).
+
+An OCSP request body (RFC 6960 Appendix A.1) is DER bytes under its own media type:
+sent as schemathesis sends application/octet-stream.
+"""
+
+import schemathesis
+
+schemathesis.serializer.alias("application/ocsp-request", "application/octet-stream")
