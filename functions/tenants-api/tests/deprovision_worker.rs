@@ -4,51 +4,22 @@
 
 mod support;
 
-use async_trait::async_trait;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::Duration;
+use support::faults::DropFails;
 use support::*;
 use tenant_worker::TenantWorker;
 use trustplane_core::domain::{DbName, Plan};
 use trustplane_core::jobs::{Job, JobHandler};
 use trustplane_core::on_both_backends;
-use trustplane_core::ports::{TenantDatabases, TenantDbInfo, TenantTags};
-use trustplane_core::{Error, Result};
+use trustplane_core::ports::TenantDbInfo;
 
 on_both_backends!(
     delete_answers_at_once_and_the_worker_drops_the_database,
     a_new_tenant_with_the_slug_waits_for_the_old_database_to_be_dropped,
     a_failed_drop_is_retried_and_a_lost_one_is_found_by_the_sweep,
 );
-
-/// The databases, except that `drop_database` fails its first `failures` times.
-struct DropFails {
-    inner: Arc<dyn TenantDatabases>,
-    failures: AtomicU32,
-}
-
-#[async_trait]
-impl TenantDatabases for DropFails {
-    async fn create(&self, db: &DbName, tags: &TenantTags) -> Result<()> {
-        self.inner.create(db, tags).await
-    }
-    async fn migrate(&self, db: &DbName) -> Result<u32> {
-        self.inner.migrate(db).await
-    }
-    async fn seed(&self, db: &DbName, plan: Plan) -> Result<()> {
-        self.inner.seed(db, plan).await
-    }
-    async fn drop_database(&self, db: &DbName) -> Result<()> {
-        if self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
-            return Err(Error::Unavailable(format!("DeleteTable: ResourceInUseException: {}", db.as_str())));
-        }
-        self.inner.drop_database(db).await
-    }
-    async fn inspect(&self, db: &DbName) -> Result<Option<TenantDbInfo>> {
-        self.inner.inspect(db).await
-    }
-}
 
 fn db_of(slug: &str) -> DbName {
     DbName::parse(&format!("ecom_tenant_{}", slug.replace('-', "_"))).unwrap()

@@ -4,50 +4,19 @@
 
 mod support;
 
-use async_trait::async_trait;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::Duration;
-use support::faults::{Fault, Faulty};
+use support::faults::{DropFails, Fault, Faulty};
 use support::*;
 use tenant_worker::TenantWorker;
-use trustplane_core::domain::{DbName, Plan};
+use trustplane_core::domain::DbName;
 use trustplane_core::jobs::{Job, JobHandler};
 use trustplane_core::on_both_backends;
-use trustplane_core::ports::{TenantDatabases, TenantDbInfo, TenantTags};
 use trustplane_core::services::tenants::StepName;
-use trustplane_core::{Error, Result};
 
 on_both_backends!(a_drop_that_fails_returns_the_message_until_the_rollback_completes, a_rollback_past_the_last_delivery_is_finished_after_the_sweep,);
 
-/// [`Faulty`] whose `drop_database` also fails, as DynamoDB's `ResourceInUseException` does,
-/// its first `failures` times.
-struct DropFails {
-    inner: Arc<dyn TenantDatabases>,
-    failures: AtomicU32,
-}
-
-#[async_trait]
-impl TenantDatabases for DropFails {
-    async fn create(&self, db: &DbName, tags: &TenantTags) -> Result<()> {
-        self.inner.create(db, tags).await
-    }
-    async fn migrate(&self, db: &DbName) -> Result<u32> {
-        self.inner.migrate(db).await
-    }
-    async fn seed(&self, db: &DbName, plan: Plan) -> Result<()> {
-        self.inner.seed(db, plan).await
-    }
-    async fn drop_database(&self, db: &DbName) -> Result<()> {
-        if self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
-            return Err(Error::Unavailable(format!("DeleteTable: ResourceInUseException: table {} is being updated", db.as_str())));
-        }
-        self.inner.drop_database(db).await
-    }
-    async fn inspect(&self, db: &DbName) -> Result<Option<TenantDbInfo>> {
-        self.inner.inspect(db).await
-    }
-}
 
 fn failing_drop(b: &Backend, step: StepName, failures: u32) -> TenantWorker {
     let faulty = Faulty::new(b.state.ports.tenant_dbs.clone(), step, Fault::Permanent);

@@ -71,3 +71,32 @@ impl TenantDatabases for Faulty {
         self.inner.inspect(db).await
     }
 }
+
+/// Databases (e.g. a [`Faulty`]) whose `drop_database` also fails, as DynamoDB's
+/// `ResourceInUseException` does, its first `failures` times.
+pub struct DropFails {
+    pub inner: Arc<dyn TenantDatabases>,
+    pub failures: AtomicU32,
+}
+
+#[async_trait]
+impl TenantDatabases for DropFails {
+    async fn create(&self, db: &DbName, tags: &TenantTags) -> Result<()> {
+        self.inner.create(db, tags).await
+    }
+    async fn migrate(&self, db: &DbName) -> Result<u32> {
+        self.inner.migrate(db).await
+    }
+    async fn seed(&self, db: &DbName, plan: Plan) -> Result<()> {
+        self.inner.seed(db, plan).await
+    }
+    async fn drop_database(&self, db: &DbName) -> Result<()> {
+        if self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return Err(Error::Unavailable(format!("DeleteTable: ResourceInUseException: table {} is being updated", db.as_str())));
+        }
+        self.inner.drop_database(db).await
+    }
+    async fn inspect(&self, db: &DbName) -> Result<Option<TenantDbInfo>> {
+        self.inner.inspect(db).await
+    }
+}
