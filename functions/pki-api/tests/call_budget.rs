@@ -1,7 +1,9 @@
 //! The AWS calls each operation makes on a warm function, counted by an SDK interceptor on
 //! the AWS adapters against moto. The counts are the cost model (issue: performance): per
 //! certificate exactly one KMS `Sign`, no `GetPublicKey` after the cold start, and at most
-//! three DynamoDB requests (the API-key lookup, the authority's status, one transaction).
+//! three DynamoDB requests (the API-key lookup, the authority's status, one transaction);
+//! per revocation no KMS call at all (the CRL is signed by the publisher, once per batch) and
+//! one SQS message for it.
 
 use axum::Router;
 use serde_json::{json, Value};
@@ -69,7 +71,7 @@ fn dynamodb(calls: &BTreeMap<String, u64>) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_warm_issuance_costs_one_kms_sign_and_at_most_three_dynamodb_requests() {
+async fn a_warm_issuance_costs_one_kms_sign_and_at_most_three_dynamodb_requests_and_a_revocation_no_signature() {
     let env = Counted::on_moto().await;
     let root_subject = env.subject("Budget Root").await;
     let root = env.send("POST", "/api/v1/authorities", Some(json!({ "subjectId": root_subject, "type": "ROOT", "keySpec": { "algorithm": "EC", "size": 256 }, "policy": { "validityYears": 10 } }))).await;
@@ -89,6 +91,22 @@ async fn a_warm_issuance_costs_one_kms_sign_and_at_most_three_dynamodb_requests(
     assert_eq!(issuance.get("KMS.GetPublicKey"), None, "the public key is fetched once per cold start: {issuance:?}");
     assert!(dynamodb(&issuance) <= 3, "at most the key lookup, the authority and one transaction: {issuance:?}");
     assert_eq!(issuance.get("DynamoDB.TransactWriteItems"), Some(&1), "{issuance:?}");
+
+    let mut issued = Vec::new();
+    for _ in 0..ROUNDS {
+        issued.push(issue().await["id"].as_str().unwrap().to_owned());
+    }
+    let revocation = env
+        .per_run(|round| {
+            let path = format!("/api/v1/certificates/{}/revocation", issued[round as usize]);
+            let env = &env;
+            async move { env.send("POST", &path, Some(json!({ "reason": "KEY_COMPROMISE" }))).await; }
+        })
+        .await;
+    eprintln!("per revocation: {revocation:?}");
+    assert!(revocation.keys().all(|op| !op.starts_with("KMS.")), "a revocation signs nothing: {revocation:?}");
+    assert_eq!(revocation.get("SQS.SendMessage"), Some(&1), "one CRL publication queued: {revocation:?}");
+    assert!(dynamodb(&revocation) <= 3, "the key, the certificate and one transaction at most: {revocation:?}");
 
     let read = env.per_run(|_| async { env.send("GET", &format!("/api/v1/authorities/{issuer}"), None).await; }).await;
     eprintln!("per authority read: {read:?}");
