@@ -42,7 +42,7 @@ SIGN_ONLY_DEFAULT_ISSUER = ("ProvisionApiFunction", "CaApiFunction")
 TOKEN_KEY, DEPLOYMENT_MAC_KEY, TOKEN_KEY_HOLDER = "TenantTokenKey", "DeploymentMacKey", "TenantsApiFunction"
 TENANT_TABLES, TENANT_DDL_HOLDER = "ecom_tenant_", "TenantWorkerFunction"
 MAC_ACTIONS = {"kms:GenerateMac", "kms:VerifyMac"}
-WRITES_NO_API_KEYS = ("PkiApiFunction", "ProvisionApiFunction", "CaApiFunction", "CrlPublisherFunction", "TenantsApiFunction", "TenantWorkerFunction")
+WRITES_NO_API_KEYS = ("AcmeApiFunction", "PkiApiFunction", "ProvisionApiFunction", "CaApiFunction", "CrlPublisherFunction", "TenantsApiFunction", "TenantWorkerFunction")
 
 
 def adapter_actions():

@@ -70,7 +70,7 @@ impl JobHandler for Workers {
 
     async fn handle_delivery(&self, body: &str, receive_count: u32) -> trustplane_core::Result<()> {
         match Job::from_body(body)? {
-            Job::PublishCrl { .. } => self.crl.handle(body).await,
+            Job::PublishCrl { .. } | Job::ValidateAcmeChallenge { .. } => self.crl.handle(body).await,
             Job::ProvisionTenant { .. } | Job::NotifyTenant { .. } => self.tenants.handle_delivery(body, receive_count).await,
             Job::ProvisionDevice { .. } => self.devices.handle_delivery(body, receive_count).await,
         }
@@ -88,7 +88,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trustplane_core::services::devices::live::enable();
     }
     let state = AppState::new(config, ports);
-    trustplane_core::services::acme::AcmeSettings::from_env().context("reading the ACME settings")?;
+    let acme_settings = trustplane_core::services::acme::AcmeSettings::from_env().context("reading the ACME settings")?;
     ensure_admin_key(&state, &args.data_dir).await?;
     let pki = Pki::new(state.ports.clone(), state.config.clone());
     let issuer = default_issuer::ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await?;
@@ -102,7 +102,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let tenants = Tenants::new(&state.ports, state.config.clone());
     let sweep = tokio::spawn(sweep_tenants(tenants.clone(), stop_rx.clone()));
     let devices = device_worker::DeviceWorker::new(Devices::new(&state.ports, state.config.clone()));
-    let workers = std::sync::Arc::new(Workers { crl: crl_publisher::CrlWorker::new(pki), tenants: tenant_worker::TenantWorker::new(tenants), devices });
+    let acme = acme_api::AcmeState::new(state.clone(), acme_settings).service();
+    let crl = crl_publisher::CrlWorker::new(pki).with_acme(acme);
+    let workers = std::sync::Arc::new(Workers { crl, tenants: tenant_worker::TenantWorker::new(tenants), devices });
     let tls_config = tls.as_ref().map(|t| t.config.clone());
     let renewal = tls.map(|t| tokio::spawn(t.renew_until(stop_rx.clone())));
     let drain = queue.map(|q| tokio::spawn(q.run(workers, stop_rx)));

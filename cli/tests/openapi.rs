@@ -1,6 +1,7 @@
 //! Issue 11's documents: every Lambda function serves its group's OpenAPI 3.1 document at
 //! `/openapi.json` and at the `/openapi/{group}.json` the stack routes to it, with the group's
-//! error format; `serve` merges them all and serves Swagger UI from the vendored bundle.
+//! error format (ACME's RFC 8555 problems on its `/acme/` routes); `serve` merges them all and
+//! serves Swagger UI from the vendored bundle.
 
 use axum::Router;
 use http::{Request, StatusCode};
@@ -65,11 +66,24 @@ async fn tenants_document_seed_003s_problems_on_public_routes_and_rfc_9457_on_th
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn acme_documents_rfc_8555_problems_on_its_acme_routes_and_rfc_9457_on_the_operators() {
+    let (state, _dir) = local_state().await;
+    let app = acme_api::app(acme_api::AcmeState::new(state, Default::default()));
+    let doc = document(&app, "/openapi/acme-api.json").await;
+    assert_eq!(document(&app, "/openapi.json").await, doc);
+    let error = |path: &str, method: &str| doc["paths"][path][method]["responses"]["default"]["content"]["application/problem+json"]["schema"]["$ref"].clone();
+    assert_eq!(error("/acme/{authorityId}/new-order", "post"), "#/components/schemas/AcmeProblem");
+    assert_eq!(error("/acme/{authorityId}/new-nonce", "head"), "#/components/schemas/AcmeProblem");
+    assert_eq!(error("/api/v1/authorities/{id}/eab-keys", "post"), "#/components/schemas/Problem");
+    assert!(doc["paths"]["/health"]["get"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn serve_merges_every_group_and_serves_swagger_ui_from_the_vendored_bundle() {
     let (state, _dir) = local_state().await;
     let app = trustplane::serve::app(state);
     let doc = document(&app, "/openapi.json").await;
-    for path in ["/api/v1/api-keys", "/api/v1/ca/status", "/api/v1/subjects", "/api/v1/provision", "/provision/tenants/init", "/api/v1/provisioning/allowlist", "/api/v1/provisioning/batch/events", "/crl/{file}"] {
+    for path in ["/api/v1/api-keys", "/acme/{authorityId}/directory", "/api/v1/authorities/{id}/acme-policy", "/api/v1/ca/status", "/api/v1/subjects", "/api/v1/provision", "/provision/tenants/init", "/api/v1/provisioning/allowlist", "/api/v1/provisioning/batch/events", "/crl/{file}"] {
         assert!(doc["paths"][path].is_object(), "{path} missing from the merged document");
     }
     let (status, _, _) = get(&app, "/swagger").await;

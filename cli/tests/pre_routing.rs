@@ -27,15 +27,18 @@ enum Format {
     Problem,
     /// Seed 002's `{"success": false, "error", "correlation_id", "timestamp"}` envelope.
     Envelope,
+    /// RFC 8555 §6.7's `{"type": "urn:ietf:params:acme:error:…", "detail", "status"}`.
+    Acme,
 }
 
 /// A target under each group's prefix, and the format the group answers in.
-const GROUPS: [(&str, Format); 6] = [
+const GROUPS: [(&str, Format); 7] = [
     ("/api/v1/provision-keys/k1", Format::Simple),
     ("/api/v1/ca/sign/web01", Format::Puppet),
     ("/puppet-ca/v1/certificate/web01", Format::Puppet),
     ("/api/v1/provisioning/batch/s1", Format::Envelope),
     ("/provision/tenants/t1/status", Format::Tenant),
+    ("/acme/a1/new-order", Format::Acme),
     ("/other/x", Format::Problem),
 ];
 
@@ -148,6 +151,10 @@ fn assert_refusal(what: &str, response: &RawResponse, status: u16, format: Forma
         }
         Format::Problem => {
             v["type"] == "about:blank" && v["title"].is_string() && v["status"] == status && v["detail"].is_string() && v["correlation_id"] == id && v["instance"].is_string()
+        }
+        Format::Acme => {
+            let type_ok = v["type"].as_str().is_some_and(|t| t.starts_with("urn:ietf:params:acme:error:"));
+            type_ok && v["status"] == status && v["detail"].is_string() && v.as_object().is_some_and(|o| o.len() == 3)
         }
         Format::Envelope => {
             let error = &v["error"];

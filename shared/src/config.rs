@@ -77,6 +77,9 @@ pub struct Config {
     pub ocsp_base_url: Option<String>,
     /// `CRL_VALIDITY_HOURS`: a CRL's nextUpdate − thisUpdate (default 24).
     pub crl_validity_hours: u32,
+    /// `CRL_DELTA_VALIDITY_HOURS`: a delta CRL's nextUpdate − thisUpdate (RFC 5280 §5.2.4),
+    /// shorter than `CRL_VALIDITY_HOURS`; unset, a quarter of it.
+    pub crl_delta_validity_hours: Option<u32>,
     /// `DEFAULT_ISSUER_ID`: the authority agent provisioning and the Puppet CA sign with.
     pub default_issuer_id: Option<String>,
     /// `AGENT_CERT_VALIDITY_DAYS`: validity of certificates from `POST /api/v1/provision` (default 90).
@@ -150,6 +153,10 @@ impl Config {
             Some(v) => v.parse().ok().filter(|h| (1..=24 * 31).contains(h)).ok_or_else(|| Error::validation("CRL_VALIDITY_HOURS must be 1..=744"))?,
             None => 24,
         };
+        let crl_delta_validity_hours = match get("CRL_DELTA_VALIDITY_HOURS").filter(|v| !v.is_empty()) {
+            Some(v) => Some(v.parse().ok().filter(|h| (1..crl_validity_hours).contains(h)).ok_or_else(|| Error::validation("CRL_DELTA_VALIDITY_HOURS must be at least 1 and less than CRL_VALIDITY_HOURS"))?),
+            None => None,
+        };
         let agent_cert_validity_days = match get("AGENT_CERT_VALIDITY_DAYS") {
             Some(v) => v.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| Error::validation("AGENT_CERT_VALIDITY_DAYS must be 1..=3650"))?,
             None => 90,
@@ -181,6 +188,7 @@ impl Config {
                 None => None,
             },
             crl_validity_hours,
+            crl_delta_validity_hours,
             default_issuer_id: get("DEFAULT_ISSUER_ID").filter(|v| !v.is_empty()),
             backend,
             data_dir: get("TRUSTPLANE_DATA_DIR").unwrap_or_else(|| "./.trustplane".into()).into(),

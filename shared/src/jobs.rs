@@ -26,6 +26,9 @@ pub enum Job {
     /// Issue the certificate of one device of a batch session (seed 002), for its
     /// provisioning `attempt` (1 on the first; a retry is the next attempt).
     ProvisionDevice { session_id: String, mac: String, attempt: u32 },
+    /// Validate the `http-01` challenge of one ACME authorization whose client asked for it
+    /// (RFC 8555 §7.5.1: the challenge is `processing` until the outcome is recorded).
+    ValidateAcmeChallenge { authority_id: String, authz_id: String },
 }
 
 impl Job {
@@ -36,6 +39,7 @@ impl Job {
             Job::ProvisionTenant { .. } => "ProvisionTenant",
             Job::NotifyTenant { .. } => "NotifyTenant",
             Job::ProvisionDevice { .. } => "ProvisionDevice",
+            Job::ValidateAcmeChallenge { .. } => "ValidateAcmeChallenge",
         }
     }
 

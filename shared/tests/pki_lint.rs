@@ -77,7 +77,7 @@ fn leaf_for(template: Template, alg: KeyAlgorithm, issuer: &IssuerRef<'_>) -> Is
     let ips = ["192.0.2.10".parse().unwrap()];
     let now = OffsetDateTime::now_utc() - Duration::minutes(1);
     let (key, _) = leaf::generate_key(alg).unwrap();
-    let profile = LeafProfile { template, subject: &name, dns_names: &dns, ip_addresses: &ips, serial: Serial::random(), not_before: now, not_after: now + Duration::days(90) };
+    let profile = LeafProfile { template, subject: &name, dns_names: &dns, ip_addresses: &ips, uris: &[], serial: Serial::random(), not_before: now, not_after: now + Duration::days(90) };
     leaf::issue(&profile, &key, issuer).unwrap()
 }
 

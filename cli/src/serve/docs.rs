@@ -41,6 +41,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         "Trustplane",
         [
             admin_api::openapi::document(),
+            acme_api::openapi::document(),
             ca_api::openapi::document(),
             pki_api::openapi::document(),
             provision_api::openapi::document(),
@@ -74,6 +75,7 @@ mod tests {
     fn parts() -> Vec<Value> {
         [
             admin_api::openapi::document(),
+            acme_api::openapi::document(),
             ca_api::openapi::document(),
             pki_api::openapi::document(),
             provision_api::openapi::document(),

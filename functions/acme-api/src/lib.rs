@@ -1,16 +1,17 @@
 //! The ACME server (RFC 8555) of every authority under `/acme/{authorityId}/`, and the admin
 //! routes minting its external account binding keys (`pki:admin`, RFC 9457 problem+json).
 //! ACME answers carry `Replay-Nonce`, `Link: <directory>;rel="index"` and `Cache-Control:
-//! no-store`; failures are `application/problem+json` with `urn:ietf:params:acme:error:*`
-//! types ([`envelope`]). `http-01` validation runs in the background in `serve` and before
-//! the challenge's answer on Lambda ([`Validation`]).
+//! no-store` ([`envelope`]); failures are `application/problem+json` with
+//! `urn:ietf:params:acme:error:*` types (RFC 8555 §6.7, [`ErrorFormat::Acme`]). A challenge's
+//! `http-01` validation is queued as a job (RFC 8555 §7.5.1: answered at once, validated
+//! asynchronously), which the job queue's worker runs ([`Acme::run_validation_job`]).
 
 mod accounts;
 mod certificates;
 mod directory;
 mod eab;
 mod envelope;
-pub mod http01;
+pub mod openapi;
 mod orders;
 mod policy;
 mod server;
@@ -20,26 +21,18 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
-use trustplane_core::config::Backend;
+use trustplane_core::adapters::http01::HttpFetcher;
 use trustplane_core::http::{health, with_common_layers, AppState, ErrorFormat};
-use trustplane_core::services::acme::{AcmeSettings, Http01Client};
-
-/// When a challenge's `http-01` validation runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Validation {
-    /// In a task of this process, after the challenge's answer (`serve`).
-    Background,
-    /// Before the challenge's answer (Lambda, where nothing runs between invocations).
-    Inline,
-}
+use trustplane_core::services::acme::{Acme, AcmeSettings, Http01Client};
 
 /// What the ACME routes run on.
 #[derive(Clone)]
 pub struct AcmeState {
     pub app: AppState,
     pub settings: Arc<AcmeSettings>,
+    /// How the service fetches `http-01` responses, when a worker built over this state
+    /// validates ([`AcmeState::service`]).
     pub http01: Arc<dyn Http01Client>,
-    pub validation: Validation,
 }
 
 impl FromRef<AcmeState> for AppState {
@@ -49,11 +42,15 @@ impl FromRef<AcmeState> for AppState {
 }
 
 impl AcmeState {
-    /// The state over `app` with `settings`, fetching `http-01` responses over HTTP and
-    /// validating in the background on the embedded backend, inline on AWS.
+    /// The state over `app` with `settings`, fetching `http-01` responses over HTTP.
     pub fn new(app: AppState, settings: AcmeSettings) -> Self {
-        let validation = if app.config.backend == Backend::Local { Validation::Background } else { Validation::Inline };
-        AcmeState { app, settings: Arc::new(settings), http01: Arc::new(http01::HttpFetcher::new()), validation }
+        AcmeState { app, settings: Arc::new(settings), http01: Arc::new(HttpFetcher::new()) }
+    }
+
+    /// The ACME service over this state: what the routes use, and what the job queue's
+    /// worker validates challenges with.
+    pub fn service(&self) -> Acme {
+        server::service(self)
     }
 
     /// The state with the settings of the process environment.
@@ -89,8 +86,9 @@ fn admin_routes() -> Router<AcmeState> {
 
 fn layered(state: AcmeState) -> Router {
     let max = state.app.config.max_body_bytes;
-    let acme = acme_routes().layer(axum::middleware::from_fn_with_state(state.clone(), envelope::envelope)).with_state(state.clone());
-    with_common_layers(acme, ErrorFormat::Problem, max).merge(with_common_layers(admin_routes().with_state(state), ErrorFormat::Problem, max))
+    let envelope = axum::middleware::from_fn_with_state(state.clone(), envelope::envelope);
+    let acme = with_common_layers(acme_routes().with_state(state.clone()), ErrorFormat::Acme, max).layer(envelope);
+    acme.merge(with_common_layers(admin_routes().with_state(state), ErrorFormat::Problem, max))
 }
 
 /// The group's routes with its layers, mergeable into `trustplane serve`.
@@ -98,9 +96,10 @@ pub fn router(state: AcmeState) -> Router {
     layered(state)
 }
 
-/// What the Lambda function serves: the group's routes plus `/health`.
+/// What the Lambda function serves: the group's routes plus `/health` and `/openapi.json`.
 pub fn app(state: AcmeState) -> Router {
     let max = state.app.config.max_body_bytes;
-    let health = health::router().fallback(trustplane_core::http::fallback).with_state(state.app.clone());
-    layered(state).merge(with_common_layers(health, ErrorFormat::Problem, max))
+    let doc = trustplane_core::http::openapi::function_router("acme-api", openapi::document());
+    let extras = health::router().merge(doc).fallback(trustplane_core::http::fallback).with_state(state.app.clone());
+    layered(state).merge(with_common_layers(extras, ErrorFormat::Problem, max))
 }

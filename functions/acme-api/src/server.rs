@@ -1,7 +1,7 @@
 //! The boundary of every ACME request: which authority's server it reached and at what URL
 //! ([`Server`]), and its JWS body ([`Signed`], RFC 8555 §6.2: `application/jose+json`).
 
-use crate::{AcmeState, Validation};
+use crate::AcmeState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::request::Parts;
 use trustplane_core::domain::EntityId;
@@ -14,7 +14,6 @@ pub struct Server {
     pub acme: Acme,
     pub urls: Urls,
     pub url: String,
-    pub validation: Validation,
 }
 
 /// The base URL clients reach: `PUBLIC_BASE_URL` when set (a CloudFront or custom domain in
@@ -49,7 +48,7 @@ impl FromRequestParts<AcmeState> for Server {
         let authority = authority_of(parts.uri.path())?;
         let urls = Urls::new(&base_url(parts, state), authority.as_str());
         let url = urls.absolute(parts.uri.path());
-        Ok(Server { acme: service(state), urls, url, validation: state.validation })
+        Ok(Server { acme: service(state), urls, url })
     }
 }
 

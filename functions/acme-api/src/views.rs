@@ -1,94 +1,159 @@
 //! ACME resources as JSON (RFC 8555 §7.1), with this server's URLs, and the answers that
-//! carry them (`Location`, `Link: rel="up"`, `Retry-After`).
+//! carry them (`Location`, `Link: rel="up"`, `Retry-After`). The types are also the
+//! OpenAPI document's schemas ([`crate::openapi`]).
 
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use trustplane_core::clock::rfc3339;
-use trustplane_core::services::acme::{AccountRecord, AuthzRecord, ChallengeStatus, EabKeyRecord, OrderStatus, OrderView, Urls};
+use trustplane_core::http::openapi::AcmeProblem;
+use trustplane_core::services::acme::{AccountRecord, AccountStatus, AuthzRecord, AuthzStatus, ChallengeStatus, Identifier, OrderStatus, OrderView, Urls};
+use utoipa::ToSchema;
 
 /// Seconds a client is told to wait before polling a pending resource again (§7.5.1, §7.4).
 const POLL_AFTER_SECONDS: u64 = 1;
 
+/// The directory (RFC 8555 §7.1.1), with `renewalInfo` (RFC 9773 §4.1).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Directory {
+    pub new_nonce: String,
+    pub new_account: String,
+    pub new_order: String,
+    pub revoke_cert: String,
+    pub key_change: String,
+    pub renewal_info: String,
+    pub meta: DirectoryMeta,
+}
+
+/// The directory's `meta` (RFC 8555 §7.1.1).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryMeta {
+    /// New accounts need an external account binding (§7.3.4).
+    pub external_account_required: bool,
+}
+
+/// An account (RFC 8555 §7.1.2).
+#[derive(Serialize, ToSchema)]
+pub struct Account {
+    pub status: AccountStatus,
+    /// `mailto:` URLs.
+    pub contact: Vec<String>,
+    /// The account's order list (§7.1.2.1).
+    pub orders: String,
+}
+
+/// An account's order list (RFC 8555 §7.1.2.1).
+#[derive(Serialize, ToSchema)]
+pub struct OrderList {
+    pub orders: Vec<String>,
+}
+
+/// An order (RFC 8555 §7.1.3).
+#[derive(Serialize, ToSchema)]
+pub struct Order {
+    pub status: OrderStatus,
+    /// RFC 3339.
+    pub expires: String,
+    pub identifiers: Vec<Identifier>,
+    pub authorizations: Vec<String>,
+    pub finalize: String,
+    /// Once `valid`: where the chain is downloaded (§7.4.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// Why the order is `invalid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AcmeProblem>)]
+    pub error: Option<Value>,
+}
+
+/// An `http-01` challenge (RFC 8555 §7.1.5, §8.3).
+#[derive(Serialize, ToSchema)]
+pub struct Challenge {
+    /// `http-01`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub url: String,
+    pub status: ChallengeStatus,
+    pub token: String,
+    /// RFC 3339, once `valid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validated: Option<String>,
+    /// Why the challenge is `invalid` (`connection`, `incorrectResponse`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AcmeProblem>)]
+    pub error: Option<Value>,
+}
+
+/// An authorization (RFC 8555 §7.1.4), with its one `http-01` challenge.
+#[derive(Serialize, ToSchema)]
+pub struct Authorization {
+    pub identifier: Identifier,
+    pub status: AuthzStatus,
+    /// RFC 3339.
+    pub expires: String,
+    pub challenges: Vec<Challenge>,
+}
+
 /// The directory (RFC 8555 §7.1.1).
-pub fn directory(urls: &Urls, eab_required: bool) -> Value {
-    json!({
-        "newNonce": urls.new_nonce(),
-        "newAccount": urls.new_account(),
-        "newOrder": urls.new_order(),
-        "revokeCert": urls.revoke_cert(),
-        "keyChange": urls.key_change(),
-        "renewalInfo": urls.renewal_info(),
-        "meta": { "externalAccountRequired": eab_required },
-    })
+pub fn directory(urls: &Urls, eab_required: bool) -> Directory {
+    Directory {
+        new_nonce: urls.new_nonce(),
+        new_account: urls.new_account(),
+        new_order: urls.new_order(),
+        revoke_cert: urls.revoke_cert(),
+        key_change: urls.key_change(),
+        renewal_info: urls.renewal_info(),
+        meta: DirectoryMeta { external_account_required: eab_required },
+    }
 }
 
 /// An account object (§7.1.2).
-pub fn account(urls: &Urls, account: &AccountRecord) -> Value {
-    json!({ "status": account.status, "contact": account.contact, "orders": urls.orders(&account.id) })
+pub fn account(urls: &Urls, account: &AccountRecord) -> Account {
+    Account { status: account.status, contact: account.contact.clone(), orders: urls.orders(&account.id) }
 }
 
 /// An order object (§7.1.3).
-pub fn order(urls: &Urls, view: &OrderView) -> Value {
+pub fn order(urls: &Urls, view: &OrderView) -> Order {
     let order = &view.order;
-    let mut body = json!({
-        "status": view.status,
-        "expires": rfc3339(order.expires),
-        "identifiers": order.identifiers,
-        "authorizations": order.authorizations.iter().map(|id| urls.authz(id)).collect::<Vec<_>>(),
-        "finalize": urls.finalize(&order.id),
-    });
-    if let Some(cert) = &order.certificate_id {
-        body["certificate"] = json!(urls.certificate(cert));
+    Order {
+        status: view.status,
+        expires: rfc3339(order.expires),
+        identifiers: order.identifiers.clone(),
+        authorizations: order.authorizations.iter().map(|id| urls.authz(id)).collect(),
+        finalize: urls.finalize(&order.id),
+        certificate: order.certificate_id.as_deref().map(|cert| urls.certificate(cert)),
+        error: order.error.clone(),
     }
-    if let Some(error) = &order.error {
-        body["error"] = error.clone();
-    }
-    body
 }
 
 /// The `http-01` challenge object of an authorization (§7.1.5, §8.3).
-pub fn challenge(urls: &Urls, authz: &AuthzRecord) -> Value {
+pub fn challenge(urls: &Urls, authz: &AuthzRecord) -> Challenge {
     let challenge = &authz.challenge;
-    let mut body = json!({ "type": "http-01", "url": urls.challenge(&authz.id), "status": challenge.status, "token": challenge.token });
-    if let Some(validated) = challenge.validated {
-        body["validated"] = json!(rfc3339(validated));
+    Challenge {
+        kind: "http-01",
+        url: urls.challenge(&authz.id),
+        status: challenge.status,
+        token: challenge.token.clone(),
+        validated: challenge.validated.map(rfc3339),
+        error: challenge.error.clone(),
     }
-    if let Some(error) = &challenge.error {
-        body["error"] = error.clone();
-    }
-    body
 }
 
 /// An authorization object (§7.1.4).
-pub fn authz(urls: &Urls, authz: &AuthzRecord) -> Value {
-    json!({
-        "identifier": authz.identifier,
-        "status": authz.status_at(trustplane_core::clock::now()),
-        "expires": rfc3339(authz.expires),
-        "challenges": [challenge(urls, authz)],
-    })
-}
-
-/// An EAB key as the admin routes show it; `hmac_key` only when just minted.
-pub fn eab_key(urls: &Urls, key: &EabKeyRecord, hmac_key: Option<&str>) -> Value {
-    let mut body = json!({
-        "keyId": key.key_id,
-        "authorityId": key.authority_id,
-        "name": key.name,
-        "status": key.status,
-        "boundAccount": key.bound_account_id.as_deref().map(|id| urls.account(id)),
-        "directoryUrl": urls.directory(),
-        "createdAt": rfc3339(key.created_at),
-    });
-    if let Some(secret) = hmac_key {
-        body["hmacKey"] = json!(secret);
+pub fn authz(urls: &Urls, authz: &AuthzRecord) -> Authorization {
+    Authorization {
+        identifier: authz.identifier.clone(),
+        status: authz.status_at(trustplane_core::clock::now()),
+        expires: rfc3339(authz.expires),
+        challenges: vec![challenge(urls, authz)],
     }
-    body
 }
 
 /// `status` with the resource as JSON, and `Location` when given.
-pub fn answer(status: StatusCode, location: Option<String>, body: Value) -> Response {
+pub fn answer(status: StatusCode, location: Option<String>, body: impl Serialize) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);

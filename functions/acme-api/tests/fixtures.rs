@@ -1,8 +1,9 @@
 //! Every `events/acme-api/` fixture, in the order an ACME client sends them, in-process on
 //! the embedded backend and through the built bootstrap under the Lambda Runtime Interface
-//! Emulator on moto (validation before the challenge's answer, fetching from this process's
-//! `http-01` responder). JWS bodies are signed here, for the URLs of the API Gateway domain
-//! the events name, with nonces minted on the same store.
+//! Emulator on moto. The challenge's validation is queued, and run here by the job queue's
+//! worker (`serve`'s drain, or the SQS-triggered function's handler on moto), fetching from
+//! this process's `http-01` responder. JWS bodies are signed here, for the URLs of the API
+//! Gateway domain the events name, with nonces minted on the same store.
 
 mod support;
 
@@ -154,7 +155,7 @@ where
     let thumbprint = AccountKey::parse(&r.key.jwk()).unwrap().thumbprint().to_owned();
     r.b.responder.serve(&token, &trustplane_core::services::acme::key_authorization(&token, &thumbprint));
     let jws = r.jws(&r.urls().challenge(&authz_id), Some(json!({})), None).await;
-    expect(r, invoke, "post-challenge", Some(&jws), 200).await;
+    assert_eq!(expect(r, invoke, "post-challenge", Some(&jws), 200).await.json()["status"], "processing");
     wait_until_valid(r, invoke, &authz_id).await;
     order
 }
@@ -191,13 +192,14 @@ where
     assert_eq!((record.channel(), record.status), (Channel::Acme, CertStatus::Revoked));
 }
 
-/// POST-as-GETs the authorization until its challenge was validated (at once on Lambda).
+/// Runs the queued jobs and POST-as-GETs the authorization until its challenge was validated.
 async fn wait_until_valid<F, Fut>(r: &Replay<'_>, invoke: &F, authz_id: &str)
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = RawAnswer>,
 {
     for _ in 0..100 {
+        r.b.run_jobs().await;
         let jws = r.jws(&r.urls().authz(authz_id), None, None).await;
         let authz = expect(r, invoke, "get-authz", Some(&jws), 200).await.json();
         match authz["status"].as_str() {

@@ -1,6 +1,6 @@
 //! The ACME flow a client such as certbot drives (RFC 8555 §7), on the embedded backend
-//! (`::sqlite`, validation in the background) and on the AWS adapters against moto (`::moto`,
-//! validation before the challenge's answer), with a real `http-01` responder on loopback.
+//! (`::sqlite`) and on the AWS adapters against moto (`::moto`), validations run by the job
+//! queue's worker, with a real `http-01` responder on loopback.
 
 mod support;
 

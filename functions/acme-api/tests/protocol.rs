@@ -188,3 +188,19 @@ async fn an_authoritys_acme_policy_can_waive_eab_and_shorten_validity(b: Backend
     let unknown = b.send("GET", "/api/v1/authorities/0190a1b2-0000-7000-8000-000000000001/acme-policy", &[("x-api-key", &reader)], None).await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_acme_paths_reaching_the_function_answer_acme_problems_and_other_paths_rfc_9457_ones() {
+    let b = Backend::sqlite().await;
+    let app = acme_api::app(b.state.clone());
+    let send = |method: &str, path: String| trustplane_core::testkit::call(&app, http::Request::builder().method(method).uri(path).body(String::new()).unwrap());
+    for path in [format!("/acme/{}/nowhere", b.authority), format!("/acme/{}/order/x/y/z", b.authority), "/acme/".to_owned()] {
+        let reply = send("POST", path.clone()).await;
+        assert_eq!((reply.status.as_u16(), problem(&reply).as_str()), (404, "malformed"), "{path}");
+        assert_eq!(reply.json().as_object().unwrap().len(), 3, "{path}: {}", text(&reply));
+    }
+    let wrong_method = send("DELETE", b.urls().directory().replace(&b.state.app.config.public_base_url, "")).await;
+    assert_eq!((wrong_method.status.as_u16(), problem(&wrong_method).as_str()), (405, "malformed"));
+    let elsewhere = send("GET", "/api/v1/nowhere".to_owned()).await;
+    assert_eq!((elsewhere.header("content-type"), elsewhere.json()["type"].as_str()), (Some("application/problem+json"), Some("about:blank")));
+}

@@ -2,14 +2,17 @@
 //! authority per batch, failed message ids reported for `ReportBatchItemFailures`) and by an
 //! EventBridge schedule, which publishes nothing itself: it queues one job per ACTIVE
 //! authority whose CRL is past half its validity (RFC 5280 §5.1.2.5), so each republication
-//! runs in its own SQS-triggered invocation. `trustplane serve` drains its in-process queue
-//! through the same [`CrlWorker`].
+//! runs in its own SQS-triggered invocation. The job queue also carries the ACME server's
+//! `http-01` validations ([`Job::ValidateAcmeChallenge`], RFC 8555 §7.5.1), which the worker
+//! runs with [`CrlWorker::with_acme`]. `trustplane serve` drains its in-process queue through
+//! the same [`CrlWorker`].
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use trustplane_core::jobs::{Job, JobHandler};
+use trustplane_core::services::acme::Acme;
 use trustplane_core::services::pki::{CrlOutcome, Pki};
 use trustplane_core::{Error, Result};
 
@@ -39,6 +42,7 @@ pub enum WorkerResponse {
 #[derive(Clone)]
 pub struct CrlWorker {
     pki: Pki,
+    acme: Option<Acme>,
 }
 
 /// One authority's share of a batch: the messages asking for it and the latest stamp.
@@ -67,7 +71,21 @@ fn failure(id: String) -> BatchItemFailure {
 impl CrlWorker {
     /// A worker over the PKI service.
     pub fn new(pki: Pki) -> Self {
-        CrlWorker { pki }
+        CrlWorker { pki, acme: None }
+    }
+
+    /// The worker that also validates ACME challenges through `acme`.
+    pub fn with_acme(self, acme: Acme) -> Self {
+        CrlWorker { acme: Some(acme), ..self }
+    }
+
+    /// Runs one queued ACME validation ([`Acme::run_validation_job`]); a worker without
+    /// [`CrlWorker::with_acme`] fails it, so it stays queued.
+    pub async fn validate(&self, authz_id: &str) -> Result<()> {
+        match &self.acme {
+            Some(acme) => acme.run_validation_job(authz_id).await,
+            None => Err(Error::internal("this worker validates no ACME challenges")),
+        }
     }
 
     /// Handles either event shape.
@@ -82,14 +100,17 @@ impl CrlWorker {
     }
 
     /// Publishes once per authority named in the batch (the latest stamp wins; a job without
-    /// one forces publication) and names every message whose publication or parsing failed.
+    /// one forces publication), runs each ACME validation alongside, and names every message
+    /// whose job or parsing failed.
     pub async fn process_batch(&self, batch: SqsEvent) -> SqsBatchResponse {
         let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        let mut validations = Vec::new();
         let mut response = SqsBatchResponse::default();
         for record in batch.records {
             let id = record.message_id.unwrap_or_default();
             match record.body.as_deref().ok_or_else(|| Error::validation("message without body")).and_then(Job::from_body) {
                 Ok(Job::PublishCrl { authority_id, requested_at }) => groups.entry(authority_id).or_default().add(id, requested_at),
+                Ok(Job::ValidateAcmeChallenge { authz_id, .. }) => validations.push((id, authz_id)),
                 Ok(other) => {
                     tracing::error!(message_id = %id, job = ?other, "not a CRL job");
                     response.batch_item_failures.push(failure(id));
@@ -104,9 +125,11 @@ impl CrlWorker {
             let outcome = self.publish(&authority_id, group.requested_at.flatten()).await;
             (group.message_ids, outcome)
         });
-        for (ids, outcome) in futures::future::join_all(runs).await {
+        let checks = validations.into_iter().map(|(id, authz_id)| async move { (vec![id], self.validate(&authz_id).await) });
+        let (published, validated) = futures::future::join(futures::future::join_all(runs), futures::future::join_all(checks)).await;
+        for (ids, outcome) in published.into_iter().chain(validated) {
             if let Err(e) = outcome {
-                tracing::error!(?ids, error = %e, "CRL publication failed");
+                tracing::error!(?ids, error = %e, "job failed");
                 response.batch_item_failures.extend(ids.into_iter().map(failure));
             }
         }
@@ -133,6 +156,7 @@ impl JobHandler for CrlWorker {
     async fn handle(&self, body: &str) -> Result<()> {
         match Job::from_body(body)? {
             Job::PublishCrl { authority_id, requested_at } => self.publish(&authority_id, requested_at).await,
+            Job::ValidateAcmeChallenge { authz_id, .. } => self.validate(&authz_id).await,
             other => Err(Error::validation(format!("not a CRL job: {other:?}"))),
         }
     }

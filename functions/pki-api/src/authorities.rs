@@ -55,7 +55,7 @@ pub struct PolicyBody {
     pub allowed_dns_names: Option<Vec<String>>,
     pub max_validity_days: Option<u32>,
     /// RFC 5280 §4.2.1.10: `{permittedDnsNames, excludedDnsNames, permittedIpRanges,
-    /// excludedIpRanges, permittedEmails, excludedEmails}`.
+    /// excludedIpRanges, permittedEmails, excludedEmails, permittedUris, excludedUris}`.
     #[serde(default)]
     pub name_constraints: Option<NameConstraints>,
 }

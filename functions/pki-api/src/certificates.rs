@@ -33,6 +33,9 @@ pub struct San {
     pub dns_names: Vec<String>,
     #[serde(default)]
     pub ip_addresses: Vec<String>,
+    /// uniformResourceIdentifier names (e.g. `spiffe://example.com/svc`).
+    #[serde(default)]
+    pub uris: Vec<String>,
 }
 
 /// `POST /api/v1/certificates/{certId}/revocation` body (seed 004 §4.1); reason defaults to
@@ -93,6 +96,7 @@ impl IssueBody {
             validity_days: self.validity_days,
             dns_names: self.san.dns_names,
             ip_addresses: self.san.ip_addresses,
+            uris: self.san.uris,
             csr: self.csr,
             requested_by: Some(requested_by.to_owned()),
         })

@@ -96,6 +96,9 @@ pub struct AuthorityPage {
 pub struct SanView {
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<String>,
+    /// Only when it has any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uris: Vec<String>,
 }
 
 /// An inventory entry, its status as of now.

@@ -62,7 +62,7 @@ pub fn certificate(c: &CertificateRecord, now: OffsetDateTime) -> Value {
         "status": c.effective_status(now),
         "notBefore": ts(c.not_before),
         "notAfter": ts(c.not_after),
-        "san": { "dnsNames": c.dns_names, "ipAddresses": c.ip_addresses },
+        "san": san(c),
         "certificateContent": c.certificate_pem,
         "format": "PEM",
         "revokedAt": c.revoked_at.map(ts),
@@ -96,4 +96,13 @@ pub fn issued(new: &NewCertificate) -> Value {
 /// The 202 body of a revocation.
 pub fn revoked(c: &CertificateRecord) -> Value {
     json!({ "id": c.id, "status": "REVOKED", "revokedAt": c.revoked_at.map(ts), "reason": c.revocation_reason, "revokedBy": c.revoked_by })
+}
+
+/// Its subject alternative names; `uris` only when it has any.
+fn san(c: &CertificateRecord) -> Value {
+    let mut san = json!({ "dnsNames": c.dns_names, "ipAddresses": c.ip_addresses });
+    if !c.uris.is_empty() {
+        san["uris"] = json!(c.uris);
+    }
+    san
 }

@@ -52,8 +52,8 @@ async fn unknown_fields(env: Env) {
     assert_eq!(env.get("/api/v1/authorities").await.json()["data"], json!([]));
     let root = env.root(("EC", 256)).await;
     let leaf_subject = env.subject("www.example.com").await;
-    let uris = json!({ "subjectId": leaf_subject, "template": "TLS_SERVER", "san": { "dnsNames": ["www.example.com"], "uris": ["spiffe://x"] } });
-    assert_refused(&env.post(&issue_path(&root), uris).await, "san.uris: unknown field (expected one of dnsNames, ipAddresses)");
+    let other = json!({ "subjectId": leaf_subject, "template": "TLS_SERVER", "san": { "dnsNames": ["www.example.com"], "otherNames": ["x"] } });
+    assert_refused(&env.post(&issue_path(&root), other).await, "san.otherNames: unknown field (expected one of dnsNames, ipAddresses, uris)");
     let leaf = env.leaf(&root).await;
     let revoke = json!({ "reason": "KEY_COMPROMISE", "because": "x" });
     assert_refused(&env.post(&format!("/api/v1/certificates/{}/revocation", id(&leaf)), revoke).await, "because: unknown field (expected one of reason, comment)");

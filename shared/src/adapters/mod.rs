@@ -1,6 +1,7 @@
 //! Port implementations: `aws` (the SDKs) and `local` (embedded).
 
 pub mod aws;
+pub mod http01;
 pub mod local;
 pub mod sealed_cursors;
 pub mod tenant_data;

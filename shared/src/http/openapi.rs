@@ -99,6 +99,18 @@ pub struct TenantProblem {
     pub errors: BTreeMap<String, Vec<String>>,
 }
 
+/// RFC 8555 §6.7's problem document, as the ACME server's routes answer every failure.
+#[derive(Serialize, ToSchema)]
+pub struct AcmeProblem {
+    /// `urn:ietf:params:acme:error:` and the type: `malformed`, `badNonce`, `unauthorized`,
+    /// `accountDoesNotExist`, `externalAccountRequired`, `badCSR`, `orderNotReady`, ...
+    #[serde(rename = "type")]
+    #[schema(pattern = "^urn:ietf:params:acme:error:[A-Za-z]+$")]
+    pub kind: String,
+    pub detail: String,
+    pub status: u16,
+}
+
 /// `GET /health` body (seed 002).
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -128,7 +140,7 @@ pub fn service_routes() -> OpenApi {
 
 fn media_type(format: ErrorFormat) -> &'static str {
     match format {
-        ErrorFormat::Problem | ErrorFormat::TenantProblem => "application/problem+json",
+        ErrorFormat::Problem | ErrorFormat::TenantProblem | ErrorFormat::Acme => "application/problem+json",
         _ => "application/json",
     }
 }
@@ -150,6 +162,7 @@ fn error_schema(doc: &mut OpenApi, format: ErrorFormat) -> RefOr<utoipa::openapi
         ErrorFormat::Envelope => register::<EnvelopeError>(doc),
         ErrorFormat::Problem => register::<Problem>(doc),
         ErrorFormat::TenantProblem => register::<TenantProblem>(doc),
+        ErrorFormat::Acme => register::<AcmeProblem>(doc),
     }
 }
 
@@ -164,7 +177,7 @@ pub fn finish(mut doc: OpenApi, format: ErrorFormat) -> OpenApi {
     let schema = error_schema(&mut doc, format);
     let content = || Content::new(Some(schema.clone()));
     for (path, item) in doc.paths.paths.iter_mut() {
-        let operations = [("get", &mut item.get), ("put", &mut item.put), ("post", &mut item.post), ("delete", &mut item.delete), ("patch", &mut item.patch)];
+        let operations = [("get", &mut item.get), ("head", &mut item.head), ("put", &mut item.put), ("post", &mut item.post), ("delete", &mut item.delete), ("patch", &mut item.patch)];
         for (method, operation) in operations.into_iter().filter_map(|(method, op)| Some((method, op.as_mut()?))) {
             operation.operation_id = Some(operation_id(method, path));
             for (status, response) in operation.responses.responses.iter_mut() {

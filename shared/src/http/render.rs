@@ -33,6 +33,9 @@ pub enum ErrorFormat {
     /// the RFC 7231/7235/6585 section of the status, `title` the seed's title, and validation
     /// failures are `ValidationProblemDetails` with an `errors` map.
     TenantProblem,
+    /// The ACME server (RFC 8555 §6.7): `application/problem+json` with `type`
+    /// `urn:ietf:params:acme:error:<type>`, `detail` and `status`.
+    Acme,
 }
 
 /// What a failed response carries until the group's middleware renders it.
@@ -217,6 +220,8 @@ pub fn format_for_path(path: &str) -> ErrorFormat {
         ErrorFormat::Envelope
     } else if under("/provision/tenants") {
         ErrorFormat::TenantProblem
+    } else if under("/acme") {
+        ErrorFormat::Acme
     } else {
         ErrorFormat::Problem
     }
@@ -243,6 +248,7 @@ fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
         }),
         ErrorFormat::Envelope => envelope(code, message, f, ctx),
         ErrorFormat::TenantProblem => tenant_problem(f, message),
+        ErrorFormat::Acme => json!({ "type": format!("urn:ietf:params:acme:error:{}", acme_type(f)), "detail": message, "status": f.status.as_u16() }),
         ErrorFormat::Problem => json!({
             "type": "about:blank",
             "title": f.title.unwrap_or_else(|| f.status.canonical_reason().unwrap_or("Error")),
@@ -252,6 +258,19 @@ fn body(format: ErrorFormat, f: &Failure, ctx: &Context) -> Value {
             "code": code,
             "correlation_id": ctx.correlation_id,
         }),
+    }
+}
+
+/// The ACME problem type of a failure (RFC 8555 §6.7): the type the ACME service attached as
+/// its code (RFC 8555 names them in lowerCamelCase, unlike the other groups' upper-case codes),
+/// else the one its status implies.
+fn acme_type(f: &Failure) -> &'static str {
+    match (f.code, f.status.as_u16()) {
+        (Some(code), _) if code.starts_with(|c: char| c.is_ascii_lowercase()) => code,
+        (_, 401 | 403) => "unauthorized",
+        (_, 429) => "rateLimited",
+        (_, 500..) => "serverInternal",
+        _ => "malformed",
     }
 }
 
@@ -314,7 +333,7 @@ fn envelope_title(code: &str) -> String {
 
 fn render(format: ErrorFormat, f: &Failure, ctx: &Context) -> Response {
     let content_type = match format {
-        ErrorFormat::Problem | ErrorFormat::TenantProblem => "application/problem+json",
+        ErrorFormat::Problem | ErrorFormat::TenantProblem | ErrorFormat::Acme => "application/problem+json",
         _ => "application/json",
     };
     let mut response = (f.status, body(format, f, ctx).to_string()).into_response();
@@ -349,6 +368,21 @@ mod tests {
         assert_eq!(format_for_path("/api/v1/ca/sign/"), ErrorFormat::PuppetCa);
         assert_eq!(format_for_path("/provision/tenants/x"), ErrorFormat::TenantProblem);
         assert_eq!(format_for_path("/api/v1/provisionx"), ErrorFormat::Problem);
+        assert_eq!(format_for_path("/acme/a1/nowhere"), ErrorFormat::Acme);
+        assert_eq!(format_for_path("/acmex/a1"), ErrorFormat::Problem);
+    }
+
+    #[test]
+    fn acme_problems_carry_the_services_acme_type_or_the_one_their_status_implies() {
+        let typed = |code: Option<&'static str>, status: u16| {
+            let f = Failure { code, ..failure(StatusCode::from_u16(status).unwrap()) };
+            body(ErrorFormat::Acme, &f, &Context::default())
+        };
+        let want = json!({ "type": "urn:ietf:params:acme:error:badNonce", "detail": "bad thing", "status": 400 });
+        assert_eq!(typed(Some("badNonce"), 400), want);
+        for (code, status, kind) in [(None, 404, "malformed"), (Some("FORBIDDEN"), 403, "unauthorized"), (None, 429, "rateLimited"), (Some("SERVICE_UNAVAILABLE"), 503, "serverInternal"), (None, 415, "malformed")] {
+            assert_eq!(typed(code, status)["type"], format!("urn:ietf:params:acme:error:{kind}"), "{code:?} {status}");
+        }
     }
 
     #[test]
@@ -402,7 +436,7 @@ mod tests {
         let huge = "x".repeat(1_000_000);
         let f = Failure::plain(StatusCode::BAD_REQUEST, huge.clone(), false);
         let ctx = Context::of(&format!("/api/v1/ca/sign/{huge}"), "c-1".into());
-        for format in [ErrorFormat::Simple, ErrorFormat::PuppetCa, ErrorFormat::Envelope, ErrorFormat::Problem, ErrorFormat::TenantProblem] {
+        for format in [ErrorFormat::Simple, ErrorFormat::PuppetCa, ErrorFormat::Envelope, ErrorFormat::Problem, ErrorFormat::TenantProblem, ErrorFormat::Acme] {
             let rendered = body(format, &f, &ctx).to_string();
             assert!(rendered.len() < 1024, "{format:?}: {} bytes", rendered.len());
         }

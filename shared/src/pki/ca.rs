@@ -29,7 +29,7 @@ struct CaFields {
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     path_len: Option<u8>,
-    name_constraints: Option<rcgen::NameConstraints>,
+    name_constraints: Option<rcgen::CustomExtension>,
 }
 
 impl CaFields {
@@ -46,7 +46,7 @@ impl CaFields {
     }
 
     fn constrained(mut self, constraints: Option<&super::constraints::NameConstraints>) -> Result<Self> {
-        self.name_constraints = constraints.filter(|c| !c.is_empty()).map(|c| c.to_rcgen()).transpose()?;
+        self.name_constraints = constraints.filter(|c| !c.is_empty()).map(|c| c.to_extension()).transpose()?;
         Ok(self)
     }
 
@@ -68,7 +68,7 @@ impl CaFields {
         params.key_identifier_method = KeyIdMethod::PreSpecified(sign::key_identifier(key.der_bytes()));
         params.use_authority_key_identifier_extension = has_parent;
         sign::add_email_san(&mut params, self.email.as_deref())?;
-        params.name_constraints = self.name_constraints;
+        params.custom_extensions.extend(self.name_constraints);
         Ok(params)
     }
 }

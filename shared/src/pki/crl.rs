@@ -55,6 +55,11 @@ impl RevocationReason {
         }
     }
 
+    /// The reason with RFC 5280 CRLReason code `code`, if seed 004 names it.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// The RFC 5280 CRLReason code (0, 1, 2, 3, 4, 5).
     pub fn code(self) -> u8 {
         self.to_rcgen() as u8
@@ -96,6 +101,17 @@ pub struct CrlProfile {
 /// extension (§5.3.1) except for `UNSPECIFIED`, which that section says SHOULD be absent.
 /// The issuer must be a CA whose key usage allows cRLSign (§4.2.1.3).
 pub fn build(profile: &CrlProfile, entries: &[RevokedEntry], issuer: &IssuerRef<'_>) -> Result<Vec<u8>> {
+    let params = params(profile, entries, issuer)?;
+    let custody = Custody::new(issuer.signer);
+    let rc_issuer = rcgen::Issuer::from_ca_cert_der(&issuer.cert_der.into(), &custody)
+        .map_err(|e| Error::internal(format!("the issuer certificate is unusable: {e}")))?;
+    let der = params.signed_by(&rc_issuer).map_err(|e| custody.error(e))?.der().to_vec();
+    check_signature(&der, issuer.cert_der)?;
+    Ok(der)
+}
+
+/// The checked rcgen parameters of a CRL (see [`build`]).
+pub(crate) fn params(profile: &CrlProfile, entries: &[RevokedEntry], issuer: &IssuerRef<'_>) -> Result<CertificateRevocationListParams> {
     for at in [profile.this_update, profile.next_update].iter().chain(entries.iter().map(|e| &e.revoked_at)) {
         sign::check_encodable(*at)?;
     }
@@ -106,20 +122,14 @@ pub fn build(profile: &CrlProfile, entries: &[RevokedEntry], issuer: &IssuerRef<
     if issuer_cert.key_usage().ok().flatten().is_some_and(|ku| !ku.value.crl_sign()) {
         return Err(Error::validation("the issuer certificate's key usage does not allow cRLSign"));
     }
-    let params = CertificateRevocationListParams {
+    Ok(CertificateRevocationListParams {
         this_update: utc_seconds(profile.this_update),
         next_update: utc_seconds(profile.next_update),
         crl_number: rcgen::SerialNumber::from(profile.number),
         issuing_distribution_point: None,
         revoked_certs: entries.iter().map(revoked).collect(),
         key_identifier_method: KeyIdMethod::PreSpecified(sign::subject_key_id(&issuer_cert)),
-    };
-    let custody = Custody::new(issuer.signer);
-    let rc_issuer = rcgen::Issuer::from_ca_cert_der(&issuer.cert_der.into(), &custody)
-        .map_err(|e| Error::internal(format!("the issuer certificate is unusable: {e}")))?;
-    let der = params.signed_by(&rc_issuer).map_err(|e| custody.error(e))?.der().to_vec();
-    check_signature(&der, issuer_cert.public_key())?;
-    Ok(der)
+    })
 }
 
 fn revoked(entry: &RevokedEntry) -> RevokedCertParams {
@@ -131,7 +141,10 @@ fn revoked(entry: &RevokedEntry) -> RevokedCertParams {
     }
 }
 
-fn check_signature(der: &[u8], issuer_key: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> Result<()> {
+/// Checks a built CRL's signature against the issuer certificate's key.
+pub(crate) fn check_signature(der: &[u8], issuer_cert_der: &[u8]) -> Result<()> {
+    let issuer_cert = sign::parse_cert(issuer_cert_der).map_err(|_| Error::internal("the issuer certificate is not valid DER"))?;
+    let issuer_key = issuer_cert.public_key();
     let (_, crl) = x509_parser::parse_x509_crl(der).map_err(|e| Error::internal(format!("built CRL does not parse: {e}")))?;
     crl.verify_signature(issuer_key)
         .map_err(|e| Error::internal(format!("custody produced a CRL signature that does not verify: {e}")))

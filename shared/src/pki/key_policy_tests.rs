@@ -85,7 +85,7 @@ fn certify_and_verify(dir: &Path, name: &str, csr: &VerifiedCsr) {
     let host = format!("{name}.example.com");
     let subject = SubjectName::common_name_only(&host).unwrap();
     let dns = [DnsName::parse(&host).unwrap()];
-    let profile = LeafProfile { template: Template::TlsServer, subject: &subject, dns_names: &dns, ip_addresses: &[], serial: Serial::random(), not_before: now(), not_after: now() + time::Duration::days(30) };
+    let profile = LeafProfile { template: Template::TlsServer, subject: &subject, dns_names: &dns, ip_addresses: &[], uris: &[], serial: Serial::random(), not_before: now(), not_after: now() + time::Duration::days(30) };
     let issued = leaf::issue(&profile, &csr.key, &int.issuer()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(parse(&issued.der).public_key().raw, csr.key.spki_der.as_slice(), "{name}: the leaf carries the CSR's key");
     let (root_pem, int_pem, leaf_pem) = (format!("{name}-root.pem"), format!("{name}-int.pem"), format!("{name}-leaf.pem"));

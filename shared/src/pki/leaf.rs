@@ -3,7 +3,7 @@
 //! SAN, CRL DP and AIA from the issuer's policy, random 128-bit serial.
 
 use super::sign::{self, utc_seconds};
-use super::{keys, DnsName, IssuedCert, IssuerRef, Serial, SubjectName};
+use super::{keys, DnsName, IssuedCert, IssuerRef, SanUri, Serial, SubjectName};
 use crate::error::{Error, Result};
 use crate::ports::KeyAlgorithm;
 use rcgen::{CertificateParams, ExtendedKeyUsagePurpose as Eku, IsCa, KeyIdMethod, KeyUsagePurpose, PublicKeyData, SanType};
@@ -52,6 +52,8 @@ pub struct LeafProfile<'a> {
     pub subject: &'a SubjectName,
     pub dns_names: &'a [DnsName],
     pub ip_addresses: &'a [std::net::IpAddr],
+    /// uniformResourceIdentifier SANs (e.g. SPIFFE IDs).
+    pub uris: &'a [SanUri],
     pub serial: Serial,
     /// Already moved a minute back for clock skew by the caller.
     pub not_before: OffsetDateTime,
@@ -79,7 +81,7 @@ pub fn issue(profile: &LeafProfile<'_>, key: &LeafKey, issuer: &IssuerRef<'_>) -
 }
 
 /// RFC 5280 §4.2.1.9 (CA=FALSE, critical), §4.2.1.3 (critical), §4.2.1.12, §4.2.1.6 (DNS
-/// names, IP addresses, then the subject's e-mail address), §4.2.1.1.
+/// names, IP addresses, URIs, then the subject's e-mail address), §4.2.1.1.
 fn leaf_params(profile: &LeafProfile<'_>, is_rsa: bool) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
     params.distinguished_name = profile.subject.to_rcgen();
@@ -92,13 +94,13 @@ fn leaf_params(profile: &LeafProfile<'_>, is_rsa: bool) -> Result<CertificatePar
         params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
     }
     params.extended_key_usages = profile.template.extended_key_usages();
-    params.subject_alt_names = subject_alt_names(profile.dns_names, profile.ip_addresses)?;
+    params.subject_alt_names = subject_alt_names(profile.dns_names, profile.ip_addresses, profile.uris)?;
     sign::add_email_san(&mut params, profile.subject.email.as_deref())?;
     params.use_authority_key_identifier_extension = true;
     Ok(params)
 }
 
-fn subject_alt_names(dns_names: &[DnsName], ips: &[std::net::IpAddr]) -> Result<Vec<SanType>> {
+fn subject_alt_names(dns_names: &[DnsName], ips: &[std::net::IpAddr], uris: &[SanUri]) -> Result<Vec<SanType>> {
     let mut sans = Vec::with_capacity(dns_names.len() + ips.len());
     for name in dns_names {
         let ia5 = name.as_str().try_into().map_err(|_| Error::validation(format!("invalid DNS name {}", crate::error::echo(name.as_str()))))?;
@@ -109,6 +111,12 @@ fn subject_alt_names(dns_names: &[DnsName], ips: &[std::net::IpAddr]) -> Result<
     }
     for ip in ips {
         let san = SanType::IpAddress(*ip);
+        if !sans.contains(&san) {
+            sans.push(san);
+        }
+    }
+    for uri in uris {
+        let san = SanType::URI(uri.as_str().try_into().map_err(|_| Error::validation(format!("invalid URI {}", crate::error::echo(uri.as_str()))))?);
         if !sans.contains(&san) {
             sans.push(san);
         }

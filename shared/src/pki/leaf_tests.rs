@@ -4,7 +4,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 
 fn profile<'a>(template: Template, subject: &'a SubjectName, dns: &'a [DnsName], ips: &'a [std::net::IpAddr]) -> LeafProfile<'a> {
-    LeafProfile { template, subject, dns_names: dns, ip_addresses: ips, serial: Serial::random(), not_before: now(), not_after: now() + time::Duration::days(30) }
+    LeafProfile { template, subject, dns_names: dns, ip_addresses: ips, uris: &[], serial: Serial::random(), not_before: now(), not_after: now() + time::Duration::days(30) }
 }
 
 fn ekus(cert: &X509Certificate<'_>) -> (bool, bool, bool, bool, bool) {

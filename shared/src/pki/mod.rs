@@ -9,6 +9,7 @@ pub mod ca;
 pub mod constraints;
 pub mod chain;
 pub mod crl;
+pub mod delta_crl;
 pub mod csr;
 mod der;
 mod keys;
@@ -25,7 +26,7 @@ mod tests_openssl;
 
 pub use crate::custody::CaSigner;
 pub use keys::{MAX_RSA_BITS, MIN_RSA_BITS};
-pub use names::{DnsName, SubjectName};
+pub use names::{DnsName, SanUri, SubjectName};
 pub use serial::Serial;
 
 /// A DER certificate with the facts the services store about it.

@@ -149,6 +149,48 @@ impl DnsName {
     }
 }
 
+/// A uniformResourceIdentifier SAN (RFC 5280 §4.2.1.6): an absolute URI of printable ASCII,
+/// at most 2048 characters, and the host of its authority component when it names one by a
+/// DNS name (RFC 3986 §3.2.2), which is what URI name constraints apply to (§4.2.1.10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SanUri {
+    uri: String,
+    host: Option<DnsName>,
+}
+
+impl SanUri {
+    /// Parses `scheme:rest`; the host is lowercased, userinfo and port set aside.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let uri = raw.trim();
+        let bad = |why: &str| Error::validation(format!("san.uris: {} {why}", crate::error::echo(raw)));
+        if uri.is_empty() || uri.len() > 2048 || !uri.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(bad("must be 1 to 2048 printable ASCII characters"));
+        }
+        let (scheme, rest) = uri.split_once(':').ok_or_else(|| bad("has no scheme"))?;
+        let scheme_ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        if !scheme_ok {
+            return Err(bad("has no valid scheme"));
+        }
+        let host = rest.strip_prefix("//").map(|tail| {
+            let authority = tail.split(['/', '?', '#']).next().unwrap_or_default();
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let host = if host_port.starts_with('[') { "" } else { host_port.split(':').next().unwrap_or_default() };
+            DnsName::parse(host).ok().filter(|h| !h.as_str().starts_with('*'))
+        });
+        Ok(SanUri { uri: uri.to_owned(), host: host.flatten() })
+    }
+
+    /// The URI as given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.uri
+    }
+
+    /// The DNS host of its authority component; `None` for `urn:`, `mailto:`, IP literals.
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_ref().map(DnsName::as_str)
+    }
+}
+
 fn check_label(label: &str) -> std::result::Result<(), &'static str> {
     if label.is_empty() || label.len() > 63 {
         return Err("labels must be 1 to 63 characters (no empty labels or trailing dot)");

@@ -27,6 +27,7 @@ fn hierarchy_verifies_and_revocation_is_seen(alg: KeyAlgorithm) {
         subject: &name,
         dns_names: &dns,
         ip_addresses: &[],
+        uris: &[],
         serial: Serial::random(),
         not_before: now(),
         not_after: now() + Duration::days(90),

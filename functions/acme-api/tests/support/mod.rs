@@ -1,8 +1,11 @@
 //! One ACME server per backend (embedded, or the AWS adapters on moto) over the default
-//! hierarchy, a client signing with its own account key, and an `http-01` responder on a
-//! loopback port that names under `localhost` reach.
+//! hierarchy, the job queue's consumer run on demand ([`Backend::run_jobs`]), a client signing
+//! with its own account key, and an `http-01` responder on a loopback port that names under
+//! `localhost` reach. Every exchange is logged ([`Backend::log`]).
 
 #![allow(dead_code)]
+
+pub mod jobs;
 
 use axum::extract::{Path, State};
 use axum::Router;
@@ -11,6 +14,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use trustplane_core::adapters::local::LocalQueue;
 use trustplane_core::config::Config;
 use trustplane_core::http::AppState;
 use trustplane_core::services::acme::test_signer::{eab, TestKey};
@@ -47,6 +51,16 @@ async fn answer(State(answers): State<Arc<Mutex<HashMap<String, String>>>>, Path
     answers.lock().unwrap().get(&token).cloned().ok_or(http::StatusCode::NOT_FOUND)
 }
 
+/// One request and its answer, as [`Backend::send`] made it.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub method: String,
+    pub path: String,
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
 pub struct Backend {
     pub state: acme_api::AcmeState,
     pub app: Router,
@@ -54,6 +68,10 @@ pub struct Backend {
     pub authority: String,
     pub responder: Responder,
     pub aws: bool,
+    /// The job queue's consumer, as the worker function and `serve` build it.
+    pub worker: crl_publisher::CrlWorker,
+    pub log: Arc<Mutex<Vec<Exchange>>>,
+    queue: Option<Arc<LocalQueue>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -62,17 +80,17 @@ impl Backend {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::from_lookup(|_| None).unwrap();
         config.data_dir = dir.path().to_path_buf();
-        let (ports, _queue) = trustplane_core::wiring::open(&config).await.unwrap();
-        Backend::over(AppState::new(config, ports), Some(dir)).await
+        let (ports, queue) = trustplane_core::wiring::open(&config).await.unwrap();
+        Backend::over(AppState::new(config, ports), queue, Some(dir)).await
     }
 
     pub async fn moto() -> Backend {
         let config = moto::fresh_config().await;
         let ports = trustplane_core::wiring::aws_ports_with(&moto::sdk_config().await, &config).unwrap();
-        Backend::over(AppState::new(config, ports), None).await
+        Backend::over(AppState::new(config, ports), None, None).await
     }
 
-    async fn over(app: AppState, dir: Option<tempfile::TempDir>) -> Backend {
+    async fn over(app: AppState, queue: Option<Arc<LocalQueue>>, dir: Option<tempfile::TempDir>) -> Backend {
         let responder = Responder::start().await;
         let settings = AcmeSettings { http01_port: responder.port, eab_required: true, validity_days: 30, public_base_url: None };
         let pki = Pki::new(app.ports.clone(), app.config.clone());
@@ -80,7 +98,16 @@ impl Backend {
         let admin = mint_key(&app, &["pki:admin", "pki:read", "pki:revoke"]).await;
         let aws = app.config.backend == trustplane_core::config::Backend::Aws;
         let state = acme_api::AcmeState::new(app, settings);
-        Backend { app: acme_api::router(state.clone()), state, admin, authority, responder, aws, _dir: dir }
+        let worker = crl_publisher::CrlWorker::new(pki).with_acme(state.service());
+        let log = Arc::default();
+        Backend { app: acme_api::router(state.clone()), state, admin, authority, responder, aws, worker, log, queue, _dir: dir }
+    }
+
+    /// This backend with its routes enqueueing through `queue` instead.
+    pub fn enqueueing_through(mut self, queue: Arc<dyn trustplane_core::ports::Queue>) -> Backend {
+        self.state.app.ports.queue = queue;
+        self.app = acme_api::router(self.state.clone());
+        self
     }
 
     pub fn pki(&self) -> Pki {
@@ -101,7 +128,10 @@ impl Backend {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        call(&self.app, request.body(axum::body::Body::from(body.unwrap_or_default())).unwrap()).await
+        let reply = call(&self.app, request.body(axum::body::Body::from(body.unwrap_or_default())).unwrap()).await;
+        let exchange = Exchange { method: method.to_owned(), path: self.path_of(url), status: reply.status, headers: reply.headers.clone(), body: reply.body.clone() };
+        self.log.lock().unwrap().push(exchange);
+        reply
     }
 
     /// A fresh EAB key of the authority: (key id, base64url HMAC key).
@@ -197,10 +227,12 @@ impl<'a> Client<'a> {
         done
     }
 
-    /// POST-as-GETs `url` until its status is no longer `waiting` (or `processing`).
+    /// Runs the queued jobs and POST-as-GETs `url` until its status is no longer `waiting`
+    /// (or `processing`).
     pub async fn poll(&self, url: &str, waiting: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            self.b.run_jobs().await;
             let body = self.post(url, None).await.json();
             let status = body["status"].as_str().unwrap_or_default().to_owned();
             let challenge_busy = body["challenges"][0]["status"] == "processing";

@@ -1,15 +1,17 @@
 //! `http-01` challenges (RFC 8555 §8.3): a client's POST marks the challenge `processing`;
 //! the validation then fetches `http://<name>:<port>/.well-known/acme-challenge/<token>`
 //! through the [`Http01Client`] port and compares the body with the key authorization
-//! (§8.1: token "." RFC 7638 thumbprint of the account key). The authorization turns valid
-//! or invalid with the challenge, each write under a version condition, so a repeated
-//! validation (a redelivered job) changes nothing.
+//! (§8.1: token "." RFC 7638 thumbprint of the account key) in a worker, as a queued
+//! [`Job::ValidateAcmeChallenge`] (the job queue's consumer on AWS, `serve`'s in-process queue).
+//! The authorization turns valid or invalid with the challenge, each write under a version
+//! condition, so a repeated validation (a redelivered job) changes nothing.
 
 use super::problem::ProblemType;
 use super::records::{AuthzRecord, AuthzStatus, ChallengeStatus};
 use super::{Acme, SignedRequest, Urls};
 use crate::error::{Error, Result};
-use crate::ports::Condition;
+use crate::jobs::Job;
+use crate::ports::{Condition, Item};
 use async_trait::async_trait;
 
 /// Why an `http-01` response could not be used, as the challenge's error reports it.
@@ -46,26 +48,54 @@ fn check_body(body: &[u8], expected: &str) -> std::result::Result<(), Http01Fail
 
 impl Acme {
     /// POST to a challenge: POST-as-GET reads it; a payload (`{}`) asks for validation
-    /// (RFC 8555 §7.5.1). Returns the authorization and whether a validation must now run
-    /// ([`Acme::validate_challenge`]); a challenge already processing or done is left as it is.
-    pub async fn respond_to_challenge(&self, urls: &Urls, url: &str, jws: &SignedRequest, authz_id: &str) -> Result<(AuthzRecord, bool)> {
+    /// (RFC 8555 §7.5.1), which marks a pending challenge `processing` and queues
+    /// [`Job::ValidateAcmeChallenge`] for a worker ([`Acme::run_validation_job`]): the answer
+    /// does not wait for it. A challenge already processing or done is left as it is.
+    pub async fn respond_to_challenge(&self, urls: &Urls, url: &str, jws: &SignedRequest, authz_id: &str) -> Result<AuthzRecord> {
         let account = self.authenticate(urls, url, jws).await?.account()?;
         let (authz, stored) = self.owned_authz(&account.id, authz_id).await?;
         if jws.is_post_as_get() {
-            return Ok((authz, false));
+            return Ok(authz);
         }
         jws.payload::<serde_json::Map<String, serde_json::Value>>()?;
         let pending = authz.status_at(crate::clock::now()) == AuthzStatus::Pending && authz.challenge.status == ChallengeStatus::Pending;
         if !pending {
-            return Ok((authz, false));
+            return Ok(authz);
         }
         let mut started = authz.clone();
         started.challenge.status = ChallengeStatus::Processing;
-        match self.ports.store.put(self.authz_item(&started, Some(&stored))?, Condition::Version(stored.version)).await {
-            Ok(()) => Ok((started, true)),
-            Err(Error::Conflict(_)) => Ok((self.owned_authz(&account.id, authz_id).await?.0, false)),
+        let written = self.authz_item(&started, Some(&stored))?;
+        match self.ports.store.put(written.clone(), Condition::Version(stored.version)).await {
+            Ok(()) => self.queue_validation(authz, &written).await.map(|()| started),
+            Err(Error::Conflict(_)) => Ok(self.owned_authz(&account.id, authz_id).await?.0),
             Err(e) => Err(e),
         }
+    }
+
+    /// Queues the validation of the challenge just `written` as processing; if the job cannot
+    /// be queued, the challenge is put back as it was (`pending`), so that the client's next
+    /// POST asks again instead of waiting on a validation that never runs.
+    async fn queue_validation(&self, pending: AuthzRecord, written: &Item) -> Result<()> {
+        let job = Job::ValidateAcmeChallenge { authority_id: pending.authority_id.clone(), authz_id: pending.id.clone() };
+        let Err(e) = job.enqueue(self.ports.queue.as_ref()).await else { return Ok(()) };
+        let undo = self.authz_item(&pending, Some(written))?;
+        if let Err(undone) = self.ports.store.put(undo, Condition::Version(written.version)).await {
+            tracing::error!(authz_id = %pending.id, error = %undone, "a challenge whose validation could not be queued stays processing");
+        }
+        Err(e)
+    }
+
+    /// Runs a queued [`Job::ValidateAcmeChallenge`] ([`Acme::validate_challenge`]). A job for
+    /// an authorization that no longer exists, or whose outcome another delivery recorded
+    /// meanwhile, is done; any other failure leaves it queued for another attempt.
+    pub async fn run_validation_job(&self, authz_id: &str) -> Result<()> {
+        match self.validate_challenge(authz_id).await {
+            Ok(authz) => tracing::info!(authz_id, status = ?authz.challenge.status, "http-01 validation recorded"),
+            Err(Error::Conflict(_)) => tracing::info!(authz_id, "http-01 validation recorded by another delivery"),
+            Err(e) if e.status() == http::StatusCode::NOT_FOUND => tracing::warn!(authz_id, "dropping the validation of an unknown authorization"),
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     /// Validates the processing challenge of `authz_id` and records the outcome; one that is

@@ -9,7 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 /// Account status (RFC 8555 §7.1.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AccountStatus {
     Valid,
@@ -53,7 +53,7 @@ pub struct EabKeyRecord {
 }
 
 /// An identifier (RFC 8555 §9.7.7); only `dns` is supported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identifier {
     #[serde(rename = "type")]
     pub kind: String,
@@ -62,7 +62,7 @@ pub struct Identifier {
 
 /// Order status (RFC 8555 §7.1.6). `pending` and `ready` are derived from the
 /// authorizations when read; `valid` and `invalid` are stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Pending,
@@ -93,7 +93,7 @@ pub struct OrderRecord {
 }
 
 /// Authorization status (RFC 8555 §7.1.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthzStatus {
     Pending,
@@ -105,7 +105,7 @@ pub enum AuthzStatus {
 }
 
 /// Challenge status (RFC 8555 §7.1.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChallengeStatus {
     Pending,

@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 /// How every authority's ACME server behaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AcmeSettings {
-    /// `ACME_HTTP01_PORT` (default 80, RFC 8555 §8.3): where `http-01` responses are fetched.
+    /// `ACME_HTTP01_PORT` (default 80, RFC 8555 §8.3): where `http-01` responses are fetched,
+    /// by the job queue's worker (`serve`, or the worker function on AWS).
     pub http01_port: u16,
     /// `ACME_EAB_REQUIRED` (default true): new accounts need an external account binding
     /// (RFC 8555 §7.3.4) minted through the admin API.

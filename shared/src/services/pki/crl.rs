@@ -7,6 +7,7 @@
 //! writes over a CRL numbered as high or higher: whatever the interleaving, the CRL relying
 //! parties download never goes backwards. The state is marked `published` only by the
 //! claimant of its number, after its upload, so a `published` state names the stored CRL.
+//! Each publication also issues a delta CRL ([`delta_crl`](super::delta_crl)).
 
 use super::authorities::Signing;
 use super::records::{decode, item, AuthorityStatus, CrlState, RevokedRecord};
@@ -15,7 +16,7 @@ use crate::domain::BlobKey;
 use crate::error::{Error, Result};
 use crate::jobs::Job;
 use crate::pki::crl::{self, CrlProfile, RevokedEntry};
-use crate::pki::Serial;
+use crate::pki::{delta_crl, IssuerRef, Serial};
 use crate::ports::{BlobCondition, Condition, Item, Query};
 use time::{Duration, OffsetDateTime};
 
@@ -80,10 +81,14 @@ fn expected(version: u64) -> Condition {
     }
 }
 
-/// True once `state`'s CRL is past half its validity (or was never stored): time to publish
-/// the next one, well before relying parties reach its nextUpdate (RFC 5280 §5.1.2.5).
-fn due(state: Option<&CrlState>, at: OffsetDateTime) -> bool {
-    state.is_none_or(|s| !s.published || at >= s.this_update + (s.next_update - s.this_update) / 2)
+/// True once `state`'s CRL is past half its validity (or was never stored), or past half
+/// `delta_validity` when it was issued with a delta CRL (every CRL but the first): time to
+/// publish the next ones, well before relying parties reach a nextUpdate (RFC 5280 §5.1.2.5).
+fn due(state: Option<&CrlState>, at: OffsetDateTime, delta_validity: Duration) -> bool {
+    state.is_none_or(|s| {
+        let delta_due = s.number > 1 && at >= s.this_update + delta_validity / 2;
+        !s.published || delta_due || at >= s.this_update + (s.next_update - s.this_update) / 2
+    })
 }
 
 /// Counts a publication: `CrlPublished`, `CrlAgeSeconds` (from the request, a revocation or
@@ -100,6 +105,15 @@ fn report_publication(authority_id: &str, requested_at: Option<i64>, outcome: &C
         .with("CrlAgeSeconds", age as f64, crate::metrics::Unit::Seconds)
         .with("CrlEntries", entries as f64, crate::metrics::Unit::Count)
         .emit();
+}
+
+/// A complete CRL; from the second on, its Freshest CRL extension (RFC 5280 §5.2.6) names
+/// `delta_url`, where the delta CRL issued with it is published.
+fn build_complete(profile: &CrlProfile, entries: &[RevokedEntry], issuer: &IssuerRef<'_>, delta_url: Option<&str>) -> Result<Vec<u8>> {
+    match delta_url {
+        Some(url) => delta_crl::build_base(profile, entries, issuer, url),
+        None => crl::build(profile, entries, issuer),
+    }
 }
 
 impl Pki {
@@ -126,11 +140,15 @@ impl Pki {
                 Err(Error::Conflict(_)) => continue,
                 claimed => claimed?,
             }
+            let claimed = next.clone();
             let claim = Claim { authority_id, key: &key, state: next, version: version + 1, may_exist: state.is_some() };
-            return self
-                .place(claim, der)
-                .await
-                .inspect(|outcome| report_publication(authority_id, requested_at, outcome));
+            let previous = self.previous_base(&key, claim.may_exist).await;
+            let outcome = self.place(claim, der).await?;
+            report_publication(authority_id, requested_at, &outcome);
+            if let (CrlOutcome::Published { der, .. }, Some(previous)) = (&outcome, previous) {
+                self.publish_delta(&signing, &claimed, der, &previous).await;
+            }
+            return Ok(outcome);
         }
         Err(Error::Unavailable(format!("the CRL of authority {authority_id} kept changing under concurrent publications")))
     }
@@ -187,7 +205,7 @@ impl Pki {
     /// lower-numbered CRL only; returns the higher number stored instead. Whether to read
     /// first comes from the CRL state (`may_exist`), not from a read's status (S3 answers a
     /// missing object with 403 to a role without `s3:ListBucket`): a create-only write decides.
-    async fn upload(&self, key: &BlobKey, der: &[u8], number: u64, may_exist: bool) -> Result<Option<u64>> {
+    pub(super) async fn upload(&self, key: &BlobKey, der: &[u8], number: u64, may_exist: bool) -> Result<Option<u64>> {
         let mut read_first = may_exist;
         for _ in 0..MAX_ATTEMPTS {
             let (condition, read_error) = match read_first {
@@ -225,11 +243,13 @@ impl Pki {
     async fn sign_crl(&self, signing: &Signing, state: &CrlState) -> Result<Vec<u8>> {
         let entries = self.revoked_entries(&signing.record.id, state.this_update).await?;
         let profile = CrlProfile { number: state.number, this_update: state.this_update, next_update: state.next_update };
+        let delta_url = (state.number > 1).then(|| self.delta_crl_url(&signing.record.id));
         if entries.len() < LARGE_CRL_ENTRIES {
-            return crl::build(&profile, &entries, &signing.issuer());
+            return build_complete(&profile, &entries, &signing.issuer(), delta_url.as_deref());
         }
         let signing = signing.clone();
-        super::cpu::process().run("CRL building", async move { crl::build(&profile, &entries, &signing.issuer()) }).await
+        let build = async move { build_complete(&profile, &entries, &signing.issuer(), delta_url.as_deref()) };
+        super::cpu::process().run("CRL building", build).await
     }
 
     async fn revoked_entries(&self, authority_id: &str, at: OffsetDateTime) -> Result<Vec<RevokedEntry>> {
@@ -299,7 +319,7 @@ impl Pki {
     }
 
     async fn enqueue_if_due(&self, authority_id: &str, at: OffsetDateTime) -> Result<bool> {
-        if !due(self.crl_state(authority_id).await?.as_ref(), at) {
+        if !due(self.crl_state(authority_id).await?.as_ref(), at, self.delta_validity()) {
             return Ok(false);
         }
         let job = Job::PublishCrl { authority_id: authority_id.to_owned(), requested_at: Some(at.unix_timestamp()) };

@@ -8,7 +8,7 @@ use super::records::{item, AuthorityRecord, AuthorityStatus, CertStatus, Certifi
 use super::{now, rfc3339, Pki};
 use crate::error::{Error, Result};
 use crate::pki::leaf::{self, LeafKey, LeafProfile, Template};
-use crate::pki::{csr, DnsName, IssuedCert, Serial, SubjectName};
+use crate::pki::{csr, DnsName, IssuedCert, SanUri, Serial, SubjectName};
 use crate::ports::{Condition, Write};
 use serde_json::json;
 use std::net::IpAddr;
@@ -29,6 +29,8 @@ pub struct IssueRequest {
     pub validity_days: Option<u32>,
     pub dns_names: Vec<String>,
     pub ip_addresses: Vec<String>,
+    /// uniformResourceIdentifier SANs, held to the chain's URI name constraints.
+    pub uris: Vec<String>,
     pub csr: Option<String>,
     /// The id of the API key asking.
     pub requested_by: Option<String>,
@@ -84,8 +86,8 @@ fn template(raw: Option<&str>) -> Result<Template> {
     }
 }
 
-fn sans(dns: &[String], ips: &[String]) -> Result<(Vec<DnsName>, Vec<IpAddr>)> {
-    if dns.len() + ips.len() > MAX_SANS {
+fn sans(dns: &[String], ips: &[String], uris: &[String]) -> Result<(Vec<DnsName>, Vec<IpAddr>, Vec<SanUri>)> {
+    if dns.len() + ips.len() + uris.len() > MAX_SANS {
         return Err(Error::validation(format!("at most {MAX_SANS} subject alternative names")));
     }
     let dns = dns.iter().map(|d| DnsName::parse(d)).collect::<Result<Vec<_>>>()?;
@@ -93,7 +95,8 @@ fn sans(dns: &[String], ips: &[String]) -> Result<(Vec<DnsName>, Vec<IpAddr>)> {
         .iter()
         .map(|ip| ip.trim().parse().map_err(|_| Error::validation(format!("san.ipAddresses: {} is not an IP address", crate::error::echo(ip)))))
         .collect::<Result<Vec<_>>>()?;
-    Ok((dns, ips))
+    let uris = uris.iter().map(|u| SanUri::parse(u)).collect::<Result<Vec<_>>>()?;
+    Ok((dns, ips, uris))
 }
 
 /// The certificate record, its serial uniqueness item and its common-name pointer.
@@ -116,7 +119,7 @@ impl Pki {
         if !(1..=MAX_VALIDITY_DAYS).contains(&days) {
             return Err(Error::validation(format!("validityDays must be between 1 and {MAX_VALIDITY_DAYS}")));
         }
-        let (dns_names, ip_addresses) = sans(&request.dns_names, &request.ip_addresses)?;
+        let (dns_names, ip_addresses, uris) = sans(&request.dns_names, &request.ip_addresses, &request.uris)?;
         let subject_id = request.subject_id.ok_or_else(|| Error::validation("subjectId is required"))?;
         let csr_key = request.csr.as_deref().map(csr::verify_pem).transpose()?.map(|csr| csr.key);
         let validity = Duration::days(i64::from(days));
@@ -124,6 +127,7 @@ impl Pki {
         super::policy::check_leaf(&issuer, template, &dns_names, validity)?;
         let subject = self.referenced_subject(&subject_id).await?;
         super::policy::check_names(&issuer, &dns_names, &ip_addresses, subject.name.email.as_deref())?;
+        super::policy::check_uris(&issuer, &uris)?;
         let (key, private_key_pem) = match csr_key {
             Some(key) => (key, None),
             None => {
@@ -135,7 +139,7 @@ impl Pki {
         };
         let leaf = LeafRequest { issuer_id: issuer.id.clone(), template, subject: subject.name, subject_id: Some(subject.id), dns_names, ip_addresses, validity };
         let provenance = Provenance { channel: Channel::Pki, requested_by: request.requested_by, answers_pending: false };
-        let issued = self.sign_and_commit(issuer, leaf, &key, provenance, |_| Ok(Vec::new())).await?;
+        let issued = self.sign_and_commit(issuer, (leaf, &uris), &key, provenance, |_| Ok(Vec::new())).await?;
         Ok(NewCertificate { issued, private_key_pem })
     }
 
@@ -157,7 +161,7 @@ impl Pki {
         let issuer = self.usable_issuer(&request.issuer_id, request.validity).await?;
         super::policy::check_leaf(&issuer, request.template, &request.dns_names, request.validity)?;
         super::policy::check_names(&issuer, &request.dns_names, &request.ip_addresses, request.subject.email.as_deref())?;
-        self.sign_and_commit(issuer, request, key, provenance, extra).await
+        self.sign_and_commit(issuer, (request, &[]), key, provenance, extra).await
     }
 
     async fn usable_issuer(&self, issuer_id: &str, validity: Duration) -> Result<AuthorityRecord> {
@@ -175,7 +179,8 @@ impl Pki {
         Ok(issuer)
     }
 
-    async fn sign_and_commit<F>(&self, issuer: AuthorityRecord, request: LeafRequest, key: &LeafKey, provenance: Provenance, extra: F) -> Result<Issued>
+    /// Signs `request` with its URI SANs (only the seed's endpoint takes them) and commits it.
+    async fn sign_and_commit<F>(&self, issuer: AuthorityRecord, (request, uris): (LeafRequest, &[SanUri]), key: &LeafKey, provenance: Provenance, extra: F) -> Result<Issued>
     where
         F: FnOnce(&CertificateRecord) -> Result<Vec<Write>> + Send,
     {
@@ -187,6 +192,7 @@ impl Pki {
             subject: &request.subject,
             dns_names: &request.dns_names,
             ip_addresses: &request.ip_addresses,
+            uris,
             serial: Serial::random(),
             not_before: now - Duration::seconds(60),
             not_after: now + request.validity,
@@ -206,6 +212,7 @@ impl Pki {
             certificate_pem: cert.pem.clone(),
             dns_names: request.dns_names.iter().map(|d| d.as_str().to_owned()).collect(),
             ip_addresses: request.ip_addresses.iter().map(IpAddr::to_string).collect(),
+            uris: uris.iter().map(|u| u.as_str().to_owned()).collect(),
             revoked_at: None,
             revocation_reason: None,
             comment: None,

@@ -35,6 +35,7 @@ mod authorities;
 pub mod counts;
 pub mod cpu;
 mod crl;
+mod delta_crl;
 mod inventory;
 mod issuance;
 mod lifecycle;
@@ -55,6 +56,7 @@ pub use policy::{dns_name_matches, IssuancePolicy};
 pub(crate) use policy::{check_leaf, check_names};
 pub use tokens::check_token;
 pub use crl::{blob_key, CrlOutcome, CRL_CONTENT_TYPE};
+pub use delta_crl::delta_blob_key;
 pub use inventory::CertFilter;
 pub use issuance::{IssueRequest, Issued, LeafRequest, NewCertificate, Provenance, MAX_VALIDITY_DAYS};
 pub use records::{

@@ -1,10 +1,13 @@
 //! The OCSP responder (RFC 6960) of every authority. Responses are signed by a delegated
 //! responder (§4.2.2.2): a key in custody per authority (`<authorityId>-ocsp`), certified by
-//! the authority for [`RESPONDER_VALIDITY`] and re-certified once two thirds of it have passed,
-//! so the CA key signs a responder certificate a few times a month, never a response.
+//! the authority for [`RESPONDER_VALIDITY`]. Once two thirds of it have passed the responder
+//! is rotated: a new key is created in custody, certified, and the old key discarded (KMS:
+//! scheduled for deletion; key files: removed), so a responder key signs for at most
+//! [`RESPONDER_VALIDITY`] and the CA key signs a responder certificate a few times a month.
 //!
-//! Layout: `OCSP#<authorityId>` / `RESPONDER` ([`Responder`], versioned); pre-signed answers
-//! in the blob store under `ocsp/` ([`CACHE_FOR`]).
+//! Layout: `OCSP#<authorityId>` / `RESPONDER` ([`Responder`], versioned: the version is the
+//! responder's generation); pre-signed answers in the blob store under `ocsp/` ([`CACHE_FOR`]),
+//! each tagged with the generation that signed it, so a rotation invalidates them all.
 
 use super::records::{AuthorityStatus, CertStatus};
 use super::{now, Pki};
@@ -41,7 +44,8 @@ pub struct Responder {
 const CACHE_FOR: Duration = Duration::minutes(30);
 
 /// Where a single-certificate, nonce-less answer is kept: `ocsp/<authorityId>/<serial>-<hash>`
-/// in the blob store, with the time it was produced and the status it says.
+/// in the blob store, with the time it was produced, the status it says and the responder
+/// generation that signed it.
 struct CacheEntry {
     key: BlobKey,
     status: u8,
@@ -66,6 +70,14 @@ fn responder_pk(authority_id: &str) -> String {
     format!("OCSP#{authority_id}")
 }
 
+/// The stored responder and its generation (the item version).
+type Stored = Option<(Responder, u64)>;
+
+/// Whether the responder certificate still has more than a third of its validity left.
+fn is_current(responder: &Responder) -> bool {
+    responder.not_after - now() > RESPONDER_VALIDITY / 3
+}
+
 impl Pki {
     /// The DER `OCSPResponse` to `request` (DER) addressed to `authority_id`: a signed answer
     /// for each certificate asked about (`unknown` for another issuer's or one never issued),
@@ -83,43 +95,36 @@ impl Pki {
             (None, [(id, status)]) => Some(cache_entry(authority_id, id, status)?),
             _ => None,
         };
-        if let Some(hit) = self.cached(cache.as_ref()).await {
+        let stored = self.stored_responder(authority_id).await?;
+        let generation = stored.as_ref().filter(|(r, _)| is_current(r)).map(|(_, g)| *g);
+        if let Some(hit) = self.cached(cache.as_ref(), generation).await {
             return Ok(hit);
         }
-        let (responder, signer) = self.responder(&authority).await?;
-        let responder_der = base64::engine::general_purpose::STANDARD.decode(&responder.certificate_der).map_err(Error::internal)?;
-        let (_, responder_cert) = x509_parser::parse_x509_certificate(&responder_der).map_err(|e| Error::internal(format!("responder certificate: {e}")))?;
+        let (responder, generation, signer) = self.responder(&authority, stored).await?;
         let at = now();
-        let data = ResponseData {
-            responder_key_hash: HashAlg::Sha1.digest(&responder_cert.public_key().subject_public_key.data),
-            produced_at: at,
-            answers: &answers,
-            this_update: at,
-            next_update: at + RESPONSE_VALIDITY,
-            nonce: request.nonce.as_deref(),
-        }
-        .to_der();
-        let signature = signer.sign_message(&data)?;
-        let response = ocsp::signed_response(&data, signer.algorithm(), &signature, &responder_der);
-        self.remember(cache.as_ref(), at, &response).await;
+        let response = sign_answers(&responder, &signer, &answers, at, request.nonce.as_deref())?;
+        self.remember(cache.as_ref(), generation, at, &response).await;
         Ok(response)
     }
 
     /// A pre-signed answer still fresh for the same status, if one is stored.
-    async fn cached(&self, entry: Option<&CacheEntry>) -> Option<Vec<u8>> {
-        let entry = entry?;
+    /// Signed by `generation` of the responder, which must be current (`None`: none is).
+    async fn cached(&self, entry: Option<&CacheEntry>, generation: Option<u64>) -> Option<Vec<u8>> {
+        let (entry, generation) = (entry?, generation?);
         let stored = self.ports.blobs.get(&entry.key).await.ok().flatten()?;
-        let (head, response) = stored.split_at_checked(9)?;
+        let (head, response) = stored.split_at_checked(17)?;
         let produced = i64::from_be_bytes(head[..8].try_into().ok()?);
+        let signed_by = u64::from_be_bytes(head[9..17].try_into().ok()?);
         let fresh = now().unix_timestamp() - produced < CACHE_FOR.whole_seconds();
-        (fresh && head[8] == entry.status).then(|| response.to_vec())
+        (fresh && head[8] == entry.status && signed_by == generation).then(|| response.to_vec())
     }
 
     /// Stores a signed answer for [`Pki::cached`] (best effort: a failure costs a signature).
-    async fn remember(&self, entry: Option<&CacheEntry>, produced: OffsetDateTime, response: &[u8]) {
+    async fn remember(&self, entry: Option<&CacheEntry>, generation: u64, produced: OffsetDateTime, response: &[u8]) {
         let Some(entry) = entry else { return };
         let mut stored = produced.unix_timestamp().to_be_bytes().to_vec();
         stored.push(entry.status);
+        stored.extend_from_slice(&generation.to_be_bytes());
         stored.extend_from_slice(response);
         if let Err(e) = self.ports.blobs.put(&entry.key, stored, "application/octet-stream").await {
             tracing::warn!(key = %entry.key, error = %e, "could not cache an OCSP response");
@@ -151,38 +156,86 @@ impl Pki {
         })
     }
 
-    /// The authority's responder, created or re-certified when due. Its key is created behind
-    /// the [`cpu`](super::cpu) limit: an unauthenticated request may be what creates it.
-    async fn responder(&self, authority: &super::AuthorityRecord) -> Result<(Responder, crate::pki::CaSigner)> {
-        let pk = responder_pk(&authority.id);
-        let stored = self.ports.store.get(&pk, "RESPONDER").await?;
-        let current = stored.as_ref().map(|item| serde_json::from_value::<Responder>(item.data.clone())).transpose().map_err(Error::internal)?;
-        if let Some(responder) = current.as_ref().filter(|r| r.not_after - now() > RESPONDER_VALIDITY / 3) {
-            let signer = self.ports.custody.signer(&responder.key).await?;
-            return Ok((responder.clone(), signer));
+    async fn stored_responder(&self, authority_id: &str) -> Result<Stored> {
+        let Some(item) = self.ports.store.get(&responder_pk(authority_id), "RESPONDER").await? else { return Ok(None) };
+        let responder = serde_json::from_value::<Responder>(item.data).map_err(Error::internal)?;
+        Ok(Some((responder, item.version)))
+    }
+
+    /// The authority's responder and its generation, created or rotated when due.
+    async fn responder(&self, authority: &super::AuthorityRecord, stored: Stored) -> Result<(Responder, u64, crate::pki::CaSigner)> {
+        match stored {
+            Some((responder, generation)) if is_current(&responder) => {
+                let signer = self.ports.custody.signer(&responder.key).await?;
+                Ok((responder, generation, signer))
+            }
+            previous => self.rotate_responder(authority, previous).await,
         }
-        let key = match &current {
-            Some(responder) => responder.key.clone(),
-            None => super::cpu::create_key(&self.ports.custody, &format!("{}-ocsp", authority.id), authority.key.algorithm).await?,
+    }
+
+    /// A new responder key and certificate (RFC 6960 §4.2.2.2), stored over `previous` if no
+    /// one else rotated first; the key of `previous` is then discarded, as is this attempt's
+    /// key if another won. The key's owner names the generation (`<authorityId>-ocsp-<n>`;
+    /// the first is `<authorityId>-ocsp`), so KMS aliases stay unique and a concurrent
+    /// rotation to the same generation is refused by custody. The key is created behind the
+    /// [`cpu`](super::cpu) limit: an unauthenticated request may be what creates it.
+    async fn rotate_responder(&self, authority: &super::AuthorityRecord, previous: Stored) -> Result<(Responder, u64, crate::pki::CaSigner)> {
+        let owner = match &previous {
+            Some((_, generation)) => format!("{}-ocsp-{}", authority.id, generation + 1),
+            None => format!("{}-ocsp", authority.id),
+        };
+        let key = match super::cpu::create_key(&self.ports.custody, &owner, authority.key.algorithm).await {
+            Ok(key) => key,
+            Err(Error::Conflict(_)) => return self.rotated_by_another(&authority.id).await,
+            Err(e) => return Err(e),
         };
         let signer = self.ports.custody.signer(&key).await?;
-        let responder = self.certify_responder(authority, key, &signer).await?;
-        let mut item = Item::new(pk, "RESPONDER", serde_json::to_value(&responder).map_err(Error::internal)?);
-        let condition = match &stored {
-            Some(previous) => {
-                item.version = previous.version + 1;
-                Condition::Version(previous.version)
+        let responder = match self.certify_responder(authority, key.clone(), &signer).await {
+            Ok(responder) => responder,
+            Err(e) => {
+                self.discard_responder_key(&authority.id, &key).await;
+                return Err(e);
+            }
+        };
+        let mut item = Item::new(responder_pk(&authority.id), "RESPONDER", serde_json::to_value(&responder).map_err(Error::internal)?);
+        let condition = match &previous {
+            Some((_, generation)) => {
+                item.version = generation + 1;
+                Condition::Version(*generation)
             }
             None => Condition::Absent,
         };
+        let generation = item.version;
         match self.ports.store.put(item, condition).await {
-            Ok(()) => Ok((responder, signer)),
+            Ok(()) => {
+                if let Some((old, _)) = &previous {
+                    self.discard_responder_key(&authority.id, &old.key).await;
+                }
+                tracing::info!(authority_id = %authority.id, generation, "OCSP responder key rotated");
+                Ok((responder, generation, signer))
+            }
             Err(Error::Conflict(_)) => {
-                let winner: Responder = self.ports.store.get(&responder_pk(&authority.id), "RESPONDER").await?.map(|i| serde_json::from_value(i.data)).transpose().map_err(Error::internal)?.ok_or_else(|| Error::Unavailable("OCSP responder".into()))?;
-                let signer = self.ports.custody.signer(&winner.key).await?;
-                Ok((winner, signer))
+                self.discard_responder_key(&authority.id, &key).await;
+                self.rotated_by_another(&authority.id).await
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// The responder a concurrent rotation stored (503 while it has stored none yet).
+    async fn rotated_by_another(&self, authority_id: &str) -> Result<(Responder, u64, crate::pki::CaSigner)> {
+        let stored = self.stored_responder(authority_id).await?.filter(|(r, _)| is_current(r));
+        let (winner, generation) = stored.ok_or_else(|| Error::Unavailable("the OCSP responder is being rotated".into()))?;
+        let signer = self.ports.custody.signer(&winner.key).await?;
+        Ok((winner, generation, signer))
+    }
+
+    /// Discards a responder key no responder holds (best effort: a key that cannot be
+    /// discarded is marked orphan for `trustplane admin orphan-keys`).
+    async fn discard_responder_key(&self, authority_id: &str, key: &KeyHandle) {
+        if let Err(e) = self.ports.custody.discard_key(&key.key_ref).await {
+            tracing::warn!(authority_id, key_ref = %key.key_ref, error = %e, "could not discard a retired OCSP responder key");
+            let _ = self.ports.custody.mark_orphan(key).await;
         }
     }
 
@@ -197,4 +250,21 @@ impl Pki {
         tracing::info!(authority_id = %authority.id, serial = %issued.serial, "OCSP responder certified");
         Ok(Responder { key, certificate_der: base64::engine::general_purpose::STANDARD.encode(&issued.der), not_after: issued.not_after })
     }
+}
+
+/// Signs the answers with the responder's key (RFC 6960 §4.2.1), naming it by key hash.
+fn sign_answers(responder: &Responder, signer: &crate::pki::CaSigner, answers: &[(CertId, Status)], at: OffsetDateTime, nonce: Option<&[u8]>) -> Result<Vec<u8>> {
+    let responder_der = base64::engine::general_purpose::STANDARD.decode(&responder.certificate_der).map_err(Error::internal)?;
+    let (_, responder_cert) = x509_parser::parse_x509_certificate(&responder_der).map_err(|e| Error::internal(format!("responder certificate: {e}")))?;
+    let data = ResponseData {
+        responder_key_hash: HashAlg::Sha1.digest(&responder_cert.public_key().subject_public_key.data),
+        produced_at: at,
+        answers,
+        this_update: at,
+        next_update: at + RESPONSE_VALIDITY,
+        nonce,
+    }
+    .to_der();
+    let signature = signer.sign_message(&data)?;
+    Ok(ocsp::signed_response(&data, signer.algorithm(), &signature, &responder_der))
 }

@@ -99,6 +99,11 @@ pub(crate) fn check_names(issuer: &AuthorityRecord, dns_names: &[DnsName], ip_ad
     issuer.chain_constraints().into_iter().try_for_each(|c| c.check(dns_names, ip_addresses, &emails))
 }
 
+/// Refuses (422) a URI SAN outside the URI name constraints of the issuer or any ancestor.
+pub(crate) fn check_uris(issuer: &AuthorityRecord, uris: &[crate::pki::SanUri]) -> Result<()> {
+    issuer.chain_constraints().into_iter().try_for_each(|c| c.check_uris(uris))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,6 +272,8 @@ pub struct CertificateRecord {
     pub dns_names: Vec<String>,
     #[serde(default)]
     pub ip_addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uris: Vec<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
     pub revocation_reason: Option<RevocationReason>,

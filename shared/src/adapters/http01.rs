@@ -1,8 +1,9 @@
-//! The `http-01` fetcher (RFC 8555 §8.3): `GET http://<name>:<port>/.well-known/acme-challenge/<token>`
+//! The ACME `http-01` fetcher (RFC 8555 §8.3): `GET http://<name>:<port>/.well-known/acme-challenge/<token>`
 //! with the name as `Host`, no redirects followed, at most 8 KiB read, 10 seconds in all.
 //! Names under `localhost` resolve to the loopback addresses (RFC 6761 §6.3); others through
 //! the system resolver, IPv4 first, each address tried until one answers.
 
+use crate::services::acme::{Http01Client, Http01Failure};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -11,7 +12,6 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
-use trustplane_core::services::acme::{Http01Client, Http01Failure};
 
 const MAX_BODY: usize = 8 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(10);
