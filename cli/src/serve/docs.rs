@@ -35,23 +35,26 @@ fn published_crl() {}
 #[openapi(paths(published_crl))]
 struct Blobs;
 
+/// Every endpoint group's own document and the service routes (`/health`, `/openapi.json`).
+fn groups() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        admin_api::openapi::document(),
+        acme_api::openapi::document(),
+        ca_api::openapi::document(),
+        pki_api::openapi::document(),
+        provision_api::openapi::document(),
+        tenants_api::openapi::document(),
+        devices_api::openapi::document(),
+        device_events::openapi::document(),
+        service_routes(),
+    ]
+}
+
 /// Every group's document, the service routes and the published blobs, as one.
 pub fn document() -> utoipa::openapi::OpenApi {
-    merged(
-        "Trustplane",
-        [
-            admin_api::openapi::document(),
-            acme_api::openapi::document(),
-            ca_api::openapi::document(),
-            pki_api::openapi::document(),
-            provision_api::openapi::document(),
-            tenants_api::openapi::document(),
-            devices_api::openapi::document(),
-            device_events::openapi::document(),
-            service_routes(),
-            finish(Blobs::openapi(), ErrorFormat::Problem),
-        ],
-    )
+    let mut parts = groups();
+    parts.push(finish(Blobs::openapi(), ErrorFormat::Problem));
+    merged("Trustplane", parts)
 }
 
 /// `/openapi.json`, `/swagger`, `/swagger/` and the UI's two assets.
@@ -73,20 +76,7 @@ mod tests {
     use serde_json::Value;
 
     fn parts() -> Vec<Value> {
-        [
-            admin_api::openapi::document(),
-            acme_api::openapi::document(),
-            ca_api::openapi::document(),
-            pki_api::openapi::document(),
-            provision_api::openapi::document(),
-            tenants_api::openapi::document(),
-            devices_api::openapi::document(),
-            device_events::openapi::document(),
-            service_routes(),
-        ]
-            .into_iter()
-            .map(|doc| serde_json::to_value(doc).unwrap())
-            .collect()
+        groups().into_iter().map(|doc| serde_json::to_value(doc).unwrap()).collect()
     }
 
     #[test]
