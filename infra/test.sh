@@ -7,17 +7,18 @@
 #
 # 1. creates/refreshes infra/.venv from infra/requirements.txt (moto, cfn-lint, SAM CLI);
 # 2. lints template.yaml offline (infra/lint.sh);
-# 3. builds every function's deployable arm64 bootstrap through `sam build` and cargo-lambda
-#    (zig from the venv) into target/sam-build/<Function>/bootstrap, each checked with `file`
-#    (aarch64 ELF, stripped) and its size printed (release profile with LTO off for CI time
-#    unless LAMBDA_RELEASE=deploy, see infra/build_lambdas.sh); the emulator tests run the
-#    host binaries cargo test builds;
+# 3. builds every function's bootstrap with cargo-lambda (zig from the venv): for the host,
+#    the ones the Lambda emulator tests run (target/lambda-host/<binary>/bootstrap), and the
+#    deployable arm64 ones through `sam build` (target/sam-build/<Function>/bootstrap), each
+#    checked with `file` (aarch64 ELF, stripped) and its size printed (release profile with
+#    LTO off for CI time unless LAMBDA_RELEASE=deploy, see infra/build_lambdas.sh);
 # 4. starts moto (infra/moto_launcher.py) on a free loopback port, stopped on exit;
 # 5. runs `cargo test --workspace --locked` with this environment:
 #      TRUSTPLANE_TEST_AWS_ENDPOINT  moto's URL, e.g. http://127.0.0.1:41234
 #      AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY = testing, AWS_REGION / AWS_DEFAULT_REGION = us-east-1
 #      AWS_LAMBDA_RIE                absolute path of the host-arch aws-lambda-rie binary
 #                                    shipped in the SAM CLI package (executable)
+#      TRUSTPLANE_LAMBDA_DIR         the host bootstraps' directory (target/lambda-host)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,8 +93,9 @@ AWS_LAMBDA_RIE="$samcli_dir/local/rapid/aws-lambda-rie-$rie_arch"
 echo "AWS_LAMBDA_RIE=$AWS_LAMBDA_RIE"
 
 # ---------------------------------------------------------------------------
-section "Lambda bootstraps (sam build for arm64 through cargo-lambda)"
-LAMBDA_RELEASE="${LAMBDA_RELEASE:-ci}" infra/build_lambdas.sh
+section "Lambda bootstraps (cargo lambda build for the host; sam build for arm64)"
+LAMBDA_RELEASE="${LAMBDA_RELEASE:-ci}" infra/build_lambdas.sh "$rie_arch"
+TRUSTPLANE_LAMBDA_DIR="$ROOT/target/lambda-host"
 
 # ---------------------------------------------------------------------------
 section "Start moto"
@@ -154,7 +156,7 @@ export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
-export AWS_LAMBDA_RIE
+export AWS_LAMBDA_RIE TRUSTPLANE_LAMBDA_DIR
 export SAM_CLI_TELEMETRY=0
 df -h . | tail -1
 cargo test --workspace --locked "$@"

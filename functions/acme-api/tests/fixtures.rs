@@ -227,7 +227,7 @@ async fn every_fixture_answers_as_documented_through_the_lambda_emulator_on_moto
     let b = Backend::moto().await;
     let mut env = trustplane_core::testkit::moto::lambda_env(&b.state.app.config);
     env.push(("ACME_HTTP01_PORT".into(), b.responder.port.to_string()));
-    let rie = Arc::new(Rie::start(env!("CARGO_BIN_EXE_acme-api"), &env));
+    let rie = Arc::new(Rie::start("acme-api", &env));
     replay_all(&b, |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| replay_raw_through_rie(&rie, &event)) }

@@ -13,7 +13,7 @@ async fn every_fixture_answers_its_status_through_the_lambda_runtime_emulator() 
     let keys = ApiKeys::new(Arc::clone(&ports.store));
     let admin = keys.create(KeyName::parse("rie").unwrap(), trustplane_core::domain::Scopes::all()).await.unwrap();
     let victim = keys.create(KeyName::parse("victim").unwrap(), trustplane_core::domain::Scopes::all()).await.unwrap();
-    let rie = Rie::start(env!("CARGO_BIN_EXE_admin-api"), &moto::lambda_env(&config));
+    let rie = Rie::start("admin-api", &moto::lambda_env(&config));
     let subs = [("ADMIN_KEY", admin.secret.as_str()), ("KEY_ID", victim.record.id.as_str())];
     let cases = [
         ("health", 200),

@@ -28,7 +28,7 @@ async fn sqs_and_schedule_fixtures_publish_once_and_report_only_unreadable_messa
     let ports = trustplane_core::wiring::aws_ports_with(&moto::sdk_config().await, &config).unwrap();
     let pki = Pki::new(ports.clone(), Arc::new(config.clone()));
     let authority = root(&pki).await;
-    let rie = Rie::start(env!("CARGO_BIN_EXE_crl-publisher"), &moto::lambda_env(&config));
+    let rie = Rie::start("crl-publisher", &moto::lambda_env(&config));
     let invoke = |name: &str| tokio::task::block_in_place(|| rie.invoke(&fixture_text("crl-publisher", name, &[("AUTHORITY_ID", &authority)])));
 
     assert_eq!(failures(&invoke("sqs-publish-crl")), Vec::<String>::new());

@@ -31,7 +31,7 @@ async fn the_function_publishes_for_queued_revocations_and_on_schedule_through_t
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let event = sqs_event(&sqs, &config.job_queue_url).await;
-    let rie = Rie::start(env!("CARGO_BIN_EXE_crl-publisher"), &moto::lambda_env(&config));
+    let rie = Rie::start("crl-publisher", &moto::lambda_env(&config));
     let reply = tokio::task::block_in_place(|| rie.invoke(&event.to_string()));
     assert_eq!(reply, json!({ "batchItemFailures": [] }));
     assert_eq!(pki.crl_state(&root.id).await.unwrap().unwrap().number, 2);

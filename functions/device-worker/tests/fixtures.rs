@@ -79,7 +79,7 @@ async fn every_fixture_is_handled_in_process_on_sqlite() {
 async fn every_fixture_is_handled_through_the_lambda_emulator_on_moto() {
     let config = moto::fresh_config().await;
     let ports = trustplane_core::wiring::aws_ports_with(&moto::sdk_config().await, &config).unwrap();
-    let rie = Arc::new(Rie::start(env!("CARGO_BIN_EXE_device-worker"), &moto::lambda_env(&config)));
+    let rie = Arc::new(Rie::start("device-worker", &moto::lambda_env(&config)));
     replay_all(&ports, &Arc::new(config), |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| rie.invoke(&event)) }

@@ -146,7 +146,7 @@ async fn every_allowlist_and_network_fixture_answers_in_process_on_sqlite() {
 async fn every_allowlist_and_network_fixture_answers_through_the_lambda_emulator_on_moto() {
     use trustplane_core::testkit::{moto, replay_through_rie, rie::Rie};
     let b = Backend::moto().await;
-    let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_devices-api"), &moto::lambda_env(&b.state.config)));
+    let rie = std::sync::Arc::new(Rie::start("devices-api", &moto::lambda_env(&b.state.config)));
     replay_allowlist_and_network_fixtures(&b, |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| replay_through_rie(&rie, &event)) }

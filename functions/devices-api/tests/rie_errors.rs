@@ -61,7 +61,7 @@ async fn errors_through_the_lambda_emulator_are_seed_002_envelopes_identical_to_
     let app = devices_api::app(AppState::new(config, state.ports.clone()));
     let mut env = moto::lambda_env(&state.config);
     env.push(("MAX_BODY_BYTES".into(), MAX_BODY_BYTES.to_string()));
-    let rie = Rie::start(env!("CARGO_BIN_EXE_devices-api"), &env);
+    let rie = Rie::start("devices-api", &env);
     for (method, path, content_type, body, status, code, message) in cases() {
         let event = keyed_event(method, &path, &key, content_type, body.as_deref());
         let request_id = serde_json::from_str::<Value>(&event).unwrap()["requestContext"]["requestId"].as_str().unwrap().to_owned();

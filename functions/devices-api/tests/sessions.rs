@@ -189,7 +189,7 @@ async fn every_session_fixture_answers_as_documented_in_process(b: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_session_fixture_answers_as_documented_through_the_lambda_emulator_on_moto() {
     let b = Backend::moto().await;
-    let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_devices-api"), &trustplane_core::testkit::moto::lambda_env(&b.state.config)));
+    let rie = std::sync::Arc::new(Rie::start("devices-api", &trustplane_core::testkit::moto::lambda_env(&b.state.config)));
     replay_session_fixtures(&b, |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| replay_through_rie(&rie, &event)) }

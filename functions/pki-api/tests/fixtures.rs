@@ -190,7 +190,7 @@ async fn every_fixture_answers_as_documented_in_process_on_the_embedded_backend(
 async fn every_fixture_answers_as_documented_through_the_lambda_emulator_on_moto() {
     let env = Env::moto().await;
     let reader = env.key(&["pki:read"]).await;
-    let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_pki-api"), &moto::lambda_env(&env.state.config)));
+    let rie = std::sync::Arc::new(Rie::start("pki-api", &moto::lambda_env(&env.state.config)));
     replay_all(&env, &reader, |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| replay_raw_through_rie(&rie, &event)) }

@@ -69,7 +69,7 @@ async fn subjects_authorities_chains_and_crls_answer_through_the_lambda_runtime_
     let config = moto::fresh_config().await;
     let ports = ports_with(&moto::sdk_config().await, &config).unwrap();
     let admin = ApiKeys::new(Arc::clone(&ports.store)).create(KeyName::parse("rie").unwrap(), Scopes::all()).await.unwrap().secret;
-    let rie = Rie::start(env!("CARGO_BIN_EXE_pki-api"), &moto::lambda_env(&config));
+    let rie = Rie::start("pki-api", &moto::lambda_env(&config));
     let invoke = |e: String| tokio::task::block_in_place(|| rie.invoke(&e));
     let create = |path: &str, body: Value| {
         let reply = invoke(event("POST", path, &admin, "application/json", Some(body)));

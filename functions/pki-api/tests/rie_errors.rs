@@ -38,6 +38,6 @@ async fn errors_through_the_lambda_emulator_are_problem_documents_identical_to_i
     let app = pki_api::app(AppState::new(config, state.ports.clone()));
     let mut env = moto::lambda_env(&state.config);
     env.push(("MAX_BODY_BYTES".into(), MAX_BODY_BYTES.to_string()));
-    let rie = Rie::start(env!("CARGO_BIN_EXE_pki-api"), &env);
+    let rie = Rie::start("pki-api", &env);
     parity::problems_match(&app, &rie, &key, cases()).await;
 }

@@ -86,7 +86,7 @@ async fn every_fixture_answers_as_the_seed_says_in_process_on_sqlite() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_fixture_answers_as_the_seed_says_through_the_lambda_emulator_on_moto() {
     let b = Backend::moto().await;
-    let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_provision-api"), &trustplane_core::testkit::moto::lambda_env(&b.state.config)));
+    let rie = std::sync::Arc::new(Rie::start("provision-api", &trustplane_core::testkit::moto::lambda_env(&b.state.config)));
     replay_all(&b.admin.clone(), b.state.config.agent_cert_validity_days, |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| replay_through_rie(&rie, &event)) }

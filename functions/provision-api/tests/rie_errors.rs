@@ -55,7 +55,7 @@ async fn errors_through_the_lambda_emulator_are_seed_000_errors_identical_to_in_
     let app = provision_api::app(AppState::new(config, b.state.ports.clone()));
     let mut env = moto::lambda_env(&b.state.config);
     env.push(("MAX_BODY_BYTES".into(), MAX_BODY_BYTES.to_string()));
-    let rie = Rie::start(env!("CARGO_BIN_EXE_provision-api"), &env);
+    let rie = Rie::start("provision-api", &env);
     for (method, path, content_type, body, status) in cases() {
         let event = event(method, path, &b.admin, content_type, body.as_deref());
         let what = format!("{method} {path} {content_type:?} ({status})");

@@ -63,7 +63,7 @@ async fn the_lambda_counts_the_gateways_source_ip_unless_x_forwarded_for_is_trus
         let mut env = moto::lambda_env(&b.state.config);
         env.extend([("TENANT_INIT_BURST", BURST.to_string()), ("TENANT_INIT_PER_MINUTE", "1".into()), ("TENANT_MAX_PENDING_PER_IP", "1000".into())].map(|(k, v)| (k.to_owned(), v)));
         env.push(("TRUST_FORWARDED_FOR".into(), trusted.to_string()));
-        let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_tenants-api"), &env));
+        let rie = std::sync::Arc::new(Rie::start("tenants-api", &env));
         check(|source, forwarded| {
             let rie = rie.clone();
             async move { tokio::task::block_in_place(|| replay_through_rie(&rie, &event(&source, &forwarded))).0 }

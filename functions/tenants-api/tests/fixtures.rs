@@ -221,7 +221,7 @@ async fn every_fixture_answers_as_the_seed_says_through_the_lambda_emulator_on_m
     let b = Backend::moto_with(limited).await;
     let mut env = trustplane_core::testkit::moto::lambda_env(&b.state.config);
     env.extend(LIMITS.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let rie = std::sync::Arc::new(Rie::start(env!("CARGO_BIN_EXE_tenants-api"), &env));
+    let rie = std::sync::Arc::new(Rie::start("tenants-api", &env));
     replay_all(&b, |event| {
         let rie = rie.clone();
         async move { tokio::task::block_in_place(|| replay_through_rie(&rie, &event)) }

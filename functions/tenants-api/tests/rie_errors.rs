@@ -96,7 +96,7 @@ async fn errors_through_the_lambda_emulator_are_the_groups_problems_identical_to
     let app = tenants_api::app(AppState::new(config, state.ports.clone()));
     let mut env = moto::lambda_env(&state.config);
     env.push(("MAX_BODY_BYTES".into(), MAX_BODY_BYTES.to_string()));
-    let rie = Rie::start(env!("CARGO_BIN_EXE_tenants-api"), &env);
+    let rie = Rie::start("tenants-api", &env);
     for (method, path, content_type, body, status, format) in cases() {
         let event = keyed_event(method, &path, &key, content_type, body.as_deref());
         let request_id = serde_json::from_str::<Value>(&event).unwrap()["requestContext"]["requestId"].as_str().unwrap().to_owned();

@@ -1,12 +1,26 @@
-//! A built Lambda bootstrap under the Lambda Runtime Interface Emulator, the program
-//! `sam local invoke` runs inside its container (here natively; the harness sets its path).
+//! A Lambda bootstrap built by `cargo lambda build`, as deployment builds it, under the
+//! Lambda Runtime Interface Emulator, the program `sam local invoke` runs inside its container
+//! (here natively; the harness sets both paths).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The environment variable naming the `aws-lambda-rie` binary.
 pub const RIE_VAR: &str = "AWS_LAMBDA_RIE";
+
+/// The environment variable naming the directory `cargo lambda build --lambda-dir` filled for
+/// the host: `<dir>/<function>/bootstrap`.
+pub const BOOTSTRAPS_VAR: &str = "TRUSTPLANE_LAMBDA_DIR";
+
+/// The `bootstrap` of `function` (its binary's name) that `cargo lambda build` produced;
+/// panics (never skips) when the harness did not build it.
+pub fn bootstrap(function: &str) -> PathBuf {
+    let dir = std::env::var_os(BOOTSTRAPS_VAR).unwrap_or_else(|| panic!("{BOOTSTRAPS_VAR} is not set: run the tests through infra/test.sh"));
+    let path = PathBuf::from(dir).join(function).join("bootstrap");
+    assert!(path.is_file(), "no bootstrap at {}: infra/test.sh builds them with `cargo lambda build --lambda-dir`", path.display());
+    path
+}
 
 /// A running emulator; killed on drop.
 pub struct Rie {
@@ -16,15 +30,15 @@ pub struct Rie {
 }
 
 impl Rie {
-    /// Starts the built `bootstrap` (a function's binary, as cargo built it for the tests)
-    /// under the emulator with `env`; panics (never skips) without the RIE. Ports another test
-    /// takes between choosing them and the emulator binding them are chosen again (the emulator
-    /// then exits, and an answer on the port would be another's).
-    pub fn start(bootstrap: &str, env: &[(String, String)]) -> Rie {
+    /// Starts the [`bootstrap`] of `function` under the emulator with `env`; panics (never
+    /// skips) without the RIE. Ports another test takes between choosing them and the emulator
+    /// binding them are chosen again (the emulator then exits, and an answer on the port would
+    /// be another's).
+    pub fn start(function: &str, env: &[(String, String)]) -> Rie {
         let rie = std::env::var(RIE_VAR).unwrap_or_else(|_| panic!("{RIE_VAR} is not set: run the tests through infra/test.sh"));
-        let bootstrap = Path::new(bootstrap);
+        let bootstrap = bootstrap(function);
         for _ in 0..10 {
-            if let Some(started) = Self::try_start(&rie, bootstrap, env) {
+            if let Some(started) = Self::try_start(&rie, &bootstrap, env) {
                 return started;
             }
         }
