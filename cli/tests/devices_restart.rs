@@ -17,14 +17,7 @@ fn env() -> Vec<(&'static str, &'static str)> {
 }
 
 fn call(server: &Server, key: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let header = format!("x-api-key: {key}");
-    let text = body.map(|b| b.to_string());
-    let mut args = vec![path, "-X", method, "-H", &header, "-H", "content-type: application/json"];
-    if let Some(text) = text.as_deref() {
-        args.extend(["-d", text]);
-    }
-    let (status, reply) = server.curl(&args);
-    (status, serde_json::from_str(&reply).unwrap_or(Value::Null))
+    server.send_json(key, method, path, body)
 }
 
 fn mac(i: usize) -> String {

@@ -109,6 +109,19 @@ impl Server {
         (code, serde_json::from_str(&reply).unwrap_or(serde_json::Value::Null))
     }
 
+    /// Sends `method` to `path` with `key` as `X-API-Key` and `body` as JSON, if any; returns
+    /// the status and the parsed body (`Null` when it is not JSON).
+    pub fn send_json(&self, key: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let header = format!("x-api-key: {key}");
+        let text = body.map(|b| b.to_string());
+        let mut args = vec![path, "-X", method, "-H", &header, "-H", "content-type: application/json"];
+        if let Some(text) = text.as_deref() {
+            args.extend(["-d", text]);
+        }
+        let (status, reply) = self.curl(&args);
+        (status, serde_json::from_str(&reply).unwrap_or(serde_json::Value::Null))
+    }
+
     /// The server's `host:port`.
     pub fn addr(&self) -> &str {
         self.base.trim_start_matches("http://")
