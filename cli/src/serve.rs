@@ -28,6 +28,7 @@ use trustplane_core::config::Config;
 use trustplane_core::domain::{BlobKey, Scopes};
 use trustplane_core::http::{health, with_common_layers, AppState, ErrorFormat};
 use trustplane_core::jobs::{Job, JobHandler};
+use trustplane_core::services::acme::AcmeSettings;
 use trustplane_core::services::api_keys::KeyName;
 use trustplane_core::services::default_issuer;
 use trustplane_core::services::devices::Devices;
@@ -88,7 +89,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         trustplane_core::services::devices::live::enable();
     }
     let state = AppState::new(config, ports);
-    let acme_settings = trustplane_core::services::acme::AcmeSettings::from_env().context("reading the ACME settings")?;
+    let acme = acme_api::AcmeState::new(state.clone(), AcmeSettings::from_env().context("reading the ACME settings")?);
     ensure_admin_key(&state, &args.data_dir).await?;
     let pki = Pki::new(state.ports.clone(), state.config.clone());
     let issuer = default_issuer::ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await?;
@@ -102,8 +103,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let tenants = Tenants::new(&state.ports, state.config.clone());
     let sweep = tokio::spawn(sweep_tenants(tenants.clone(), stop_rx.clone()));
     let devices = device_worker::DeviceWorker::new(Devices::new(&state.ports, state.config.clone()));
-    let acme = acme_api::AcmeState::new(state.clone(), acme_settings).service();
-    let crl = crl_publisher::CrlWorker::new(pki).with_acme(acme);
+    let crl = crl_publisher::CrlWorker::new(pki).with_acme(acme.service());
     let workers = std::sync::Arc::new(Workers { crl, tenants: tenant_worker::TenantWorker::new(tenants), devices });
     let tls_config = tls.as_ref().map(|t| t.config.clone());
     let renewal = tls.map(|t| tokio::spawn(t.renew_until(stop_rx.clone())));
@@ -118,7 +118,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         device_events::end_streams();
     };
-    listener::serve(listener, app(state), args.limits, max_body_bytes, tls_config, shutdown).await;
+    listener::serve(listener, app(state, acme), args.limits, max_body_bytes, tls_config, shutdown).await;
     let _ = stop_tx.send(true);
     if let Some(renewal) = renewal {
         let _ = renewal.await;
@@ -176,8 +176,9 @@ async fn sweep_tenants(tenants: Tenants, mut stop: tokio::sync::watch::Receiver<
 }
 
 /// Every group's routes, `/health`, published blobs, the OpenAPI document and Swagger UI
-/// ([`docs`]), and a problem+json 404 for the rest.
-pub fn app(state: AppState) -> Router {
+/// ([`docs`]), and a problem+json 404 for the rest; `acme` is the ACME group's state (its
+/// settings read once at start, shared with the worker that validates challenges).
+pub fn app(state: AppState, acme: acme_api::AcmeState) -> Router {
     let max = state.config.max_body_bytes;
     let extras = health::router()
         .merge(docs::routes())
@@ -186,7 +187,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .merge(admin_api::router(state.clone()))
-        .merge(acme_api::router(acme_api::AcmeState::new(state.clone(), trustplane_core::services::acme::AcmeSettings::from_env().unwrap_or_default())))
+        .merge(acme_api::router(acme))
         .merge(ca_api::router(state.clone()))
         .merge(pki_api::router(state.clone()))
         .merge(provision_api::router(state.clone()))

@@ -7,6 +7,7 @@
 mod common;
 mod hostile;
 
+use trustplane_core::services::acme::AcmeSettings;
 use hostile::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -32,7 +33,7 @@ async fn prepared(state: AppState) -> (axum::Router, String) {
     let pki = Pki::new(state.ports.clone(), state.config.clone());
     ensure_default_hierarchy(&pki, &state.config, state.ports.store.as_ref()).await.unwrap();
     let admin = mint_key(&state, &["admin"]).await;
-    (trustplane::serve::app(state), admin)
+    (trustplane::serve::app(state.clone(), acme_api::AcmeState::new(state, AcmeSettings::default())), admin)
 }
 
 fn in_process(app: axum::Router, admin: String) -> Exchange {

@@ -3,6 +3,7 @@
 //! error format (ACME's RFC 8555 problems on its `/acme/` routes); `serve` merges them all and
 //! serves Swagger UI from the vendored bundle.
 
+use trustplane_core::services::acme::AcmeSettings;
 use axum::Router;
 use http::{Request, StatusCode};
 use serde_json::Value;
@@ -81,7 +82,7 @@ async fn acme_documents_rfc_8555_problems_on_its_acme_routes_and_rfc_9457_on_the
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_merges_every_group_and_serves_swagger_ui_from_the_vendored_bundle() {
     let (state, _dir) = local_state().await;
-    let app = trustplane::serve::app(state);
+    let app = trustplane::serve::app(state.clone(), acme_api::AcmeState::new(state, AcmeSettings::default()));
     let doc = document(&app, "/openapi.json").await;
     for path in ["/api/v1/api-keys", "/acme/{authorityId}/directory", "/api/v1/authorities/{id}/acme-policy", "/api/v1/ca/status", "/api/v1/subjects", "/api/v1/provision", "/provision/tenants/init", "/api/v1/provisioning/allowlist", "/api/v1/provisioning/batch/events", "/crl/{file}"] {
         assert!(doc["paths"][path].is_object(), "{path} missing from the merged document");
